@@ -1,0 +1,102 @@
+// pangu_draw.h: the public API of the pangu-draw text-to-image engine (no LibTorch types).
+//
+// Usage:
+//   pangu_draw::LoadOptions options;                  // threads = 0: all cores
+//   auto pipe = pangu_draw::Pipeline::load("models/tiny", options);
+//   pangu_draw::Request req;
+//   req.prompt = "two red circles on the left";       // English or Chinese
+//   req.width = req.height = 64; req.steps = 20; req.seed = 42;
+//   pangu_draw::Result res = pipe.generate(req, [](int step, int steps) {
+//     std::fprintf(stderr, "step %d/%d\n", step, steps); return true;  // false cancels
+//   });
+//   pangu_draw::write_png("out.png", res.images[0], res.parameters);
+//
+// Errors: every function throws pangu_draw::Error; `kind` says whose fault it was and is also
+// the CLI's exit code (1 usage, 2 input, 3 runtime). Nothing else escapes.
+// Thread safety: a loaded Pipeline is immutable; concurrent generate() calls are safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pangu_draw {
+
+/// Who has to act on an error; the value is the CLI exit code.
+enum class ErrorKind { Usage = 1, Input = 2, Runtime = 3 };
+
+/// The one exception type of the library: what was wrong and what to do about it.
+struct Error : std::runtime_error {
+  Error(ErrorKind k, const std::string& message) : std::runtime_error(message), kind(k) {}
+  ErrorKind kind;
+};
+
+/// An 8-bit RGB image, row-major, 3 bytes per pixel.
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<std::uint8_t> rgb;
+};
+
+/// How to load a model.
+struct LoadOptions {
+  int threads = 0;              ///< 0: all cores of the machine
+  std::string dtype = "fp32";   ///< compute dtype: "fp32" or "bf16"
+  std::string config_dir;       ///< for single-file checkpoints: a diffusers folder with configs
+};
+
+/// One generation request. Defaults follow diffusers' StableDiffusionPipeline.
+struct Request {
+  std::string prompt;
+  std::string negative_prompt;
+  int width = 0;                ///< 0: the model's native size
+  int height = 0;               ///< 0: the model's native size
+  int steps = 30;
+  int batch_count = 1;          ///< images generated one after another, seeds seed, seed+1, ...
+  std::string sampler = "euler";///< ddim, euler, euler_a, heun, dpmpp_2m, lcm
+  std::string schedule = "default";  ///< default or karras
+  float cfg_scale = 7.5f;
+  float eta = 0.0f;             ///< DDIM eta
+  std::int64_t seed = -1;       ///< -1: pick one; the seed used is returned in Result
+  std::string controlnet_path;  ///< optional ControlNet folder
+  std::string control_image_path;
+  float control_scale = 1.0f;
+  std::string init_noise_path;  ///< optional safetensors with the initial noise (standard normal)
+  std::string save_latent_path; ///< optional: write the final latent here
+};
+
+/// What a run produced.
+struct Result {
+  std::vector<Image> images;
+  std::vector<std::int64_t> seeds;  ///< one per image
+  std::vector<std::string> parameters;  ///< A1111-style "parameters" text, one per image
+};
+
+/// Called after every sampler step; return false to cancel the run (throws Error{Runtime}).
+using ProgressFn = std::function<bool(int step, int steps)>;
+
+/// A loaded model. Cheap to copy (shared, immutable weights).
+class Pipeline {
+ public:
+  /// Loads a diffusers folder or a single-file checkpoint. Throws Error{Input} naming the file.
+  static Pipeline load(const std::string& model_path, const LoadOptions& options = {});
+  /// Runs one request. Throws Error{Usage} for invalid requests, Error{Runtime} on failure.
+  Result generate(const Request& request, const ProgressFn& on_step = {}) const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+/// Writes an RGB PNG atomically (temp file + rename) with a tEXt "parameters" chunk.
+void write_png(const std::string& path, const Image& image, const std::string& parameters,
+               bool overwrite = true);
+
+/// Reads the tEXt chunk `key` of a PNG file ("" when absent).
+std::string read_png_text(const std::string& path, const std::string& key = "parameters");
+
+}  // namespace pangu_draw

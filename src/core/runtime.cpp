@@ -1,0 +1,28 @@
+// runtime.cpp: thread and dtype settings.
+#include "core/runtime.h"
+
+#include <thread>
+
+#include "core/error.h"
+#include "core/log.h"
+
+namespace pangu_draw::core {
+
+int configure_threads(int threads) {
+  PD_CHECK(threads >= 0, Usage, "--threads must be >= 0 (0 = all cores), got " << threads);
+  int wanted = threads;
+  if (wanted == 0) wanted = static_cast<int>(std::thread::hardware_concurrency());
+  if (wanted <= 0) wanted = 1;
+  // LibTorch starts with 1 thread here; set it explicitly every time so callers get what they ask.
+  if (at::get_num_threads() != wanted) at::set_num_threads(wanted);
+  logger().debug("compute threads: {}", wanted);
+  return wanted;
+}
+
+torch::ScalarType parse_dtype(const std::string& name) {
+  if (name == "fp32" || name == "float32") return torch::kFloat;
+  if (name == "bf16" || name == "bfloat16") return torch::kBFloat16;
+  PD_FAIL(Usage, "unknown compute dtype '" << name << "': use fp32 or bf16");
+}
+
+}  // namespace pangu_draw::core

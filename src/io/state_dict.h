@@ -1,0 +1,51 @@
+// state_dict.h: named weights for one component (a view of a safetensors file under the
+// component's canonical, diffusers-layout names) and the strict loader that fills a module.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+
+namespace pangu_draw::io {
+
+class WeightSource {
+ public:
+  WeightSource() = default;
+  // Every tensor of `file` whose name starts with `prefix`, named without the prefix.
+  WeightSource(std::shared_ptr<const SafetensorsFile> file, const std::string& prefix = "");
+  // Explicit canonical name -> file key table (e.g. from key_map_ldm).
+  WeightSource(std::shared_ptr<const SafetensorsFile> file,
+               std::map<std::string, std::string> canonical_to_file);
+
+  const std::string& path() const;
+  std::vector<std::string> names() const;  // canonical names
+  bool contains(const std::string& name) const { return keys_.count(name) != 0; }
+  const std::string& file_key(const std::string& name) const;
+  std::vector<int64_t> shape(const std::string& name) const;
+  torch::Tensor load(const std::string& name, torch::ScalarType dtype = torch::kFloat) const;
+  // The source restricted to names under `prefix` ("controlnet_cond_embedding."), renamed
+  // without it.
+  WeightSource sub(const std::string& prefix) const;
+
+ private:
+  std::shared_ptr<const SafetensorsFile> file_;
+  std::map<std::string, std::string> keys_;
+};
+
+struct LoadReport {
+  std::vector<std::string> unexpected;  // in the file, not in the module (logged, not fatal)
+};
+
+// Fills every parameter and buffer of `module` from `source`, converted to `dtype`.
+// All missing and misshapen tensors are reported together in one Error{Input} that names the
+// file and `component`. Names ending in one of `ignored_suffixes` are never "unexpected".
+LoadReport load_into(torch::nn::Module& module, const WeightSource& source,
+                     const std::string& component, torch::ScalarType dtype = torch::kFloat,
+                     const std::vector<std::string>& ignored_suffixes = {});
+
+}  // namespace pangu_draw::io
