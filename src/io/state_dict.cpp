@@ -12,12 +12,12 @@ namespace pangu_draw::io {
 WeightSource::WeightSource(std::shared_ptr<const SafetensorsFile> file, const std::string& prefix)
     : file_(std::move(file)) {
   for (const auto& name : file_->names()) {
-    if (name.compare(0, prefix.size(), prefix) == 0) keys_[name.substr(prefix.size())] = name;
+    if (name.compare(0, prefix.size(), prefix) == 0) keys_[name.substr(prefix.size())].key = name;
   }
 }
 
 WeightSource::WeightSource(std::shared_ptr<const SafetensorsFile> file,
-                           std::map<std::string, std::string> canonical_to_file)
+                           std::map<std::string, WeightEntry> canonical_to_file)
     : file_(std::move(file)), keys_(std::move(canonical_to_file)) {}
 
 const std::string& WeightSource::path() const {
@@ -31,22 +31,39 @@ std::vector<std::string> WeightSource::names() const {
   return out;
 }
 
-const std::string& WeightSource::file_key(const std::string& name) const {
+const WeightEntry& WeightSource::entry(const std::string& name) const {
   auto it = keys_.find(name);
   PD_CHECK(it != keys_.end(), Input, path() << ": no tensor for '" << name << "'");
   return it->second;
 }
 
 std::vector<int64_t> WeightSource::shape(const std::string& name) const {
-  return file_->info(file_key(name)).shape;
+  const WeightEntry& e = entry(name);
+  if (!e.reshape.empty()) return e.reshape;
+  std::vector<int64_t> shape = file_->info(e.key).shape;
+  if (e.row_count >= 0 && !shape.empty()) shape[0] = e.row_count;
+  if (e.transpose && shape.size() == 2) std::swap(shape[0], shape[1]);
+  return shape;
 }
 
 torch::Tensor WeightSource::load(const std::string& name, torch::ScalarType dtype) const {
-  return file_->load(file_key(name), dtype);
+  const WeightEntry& e = entry(name);
+  torch::Tensor t = file_->load(e.key, dtype);
+  if (e.row_count >= 0) {
+    PD_CHECK(t.dim() >= 1 && e.row_begin + e.row_count <= t.size(0), Input,
+             path() << ": '" << e.key << "' has too few rows for '" << name << "'");
+    t = t.narrow(0, e.row_begin, e.row_count);
+  }
+  if (e.transpose) {
+    PD_CHECK(t.dim() == 2, Input, path() << ": '" << e.key << "' must be 2-D");
+    t = t.t();
+  }
+  if (!e.reshape.empty()) t = t.reshape(e.reshape);
+  return t.contiguous();
 }
 
 WeightSource WeightSource::sub(const std::string& prefix) const {
-  std::map<std::string, std::string> keys;
+  std::map<std::string, WeightEntry> keys;
   for (const auto& [name, key] : keys_) {
     if (name.compare(0, prefix.size(), prefix) == 0) keys[name.substr(prefix.size())] = key;
   }

@@ -13,6 +13,16 @@
 
 namespace pangu_draw::io {
 
+// How one canonical tensor is read from its file: the file key, optionally a block of rows
+// (one of q/k/v in a fused in_proj_weight), a transpose, and a reshape (1x1 conv -> linear).
+struct WeightEntry {
+  std::string key;
+  int64_t row_begin = 0;
+  int64_t row_count = -1;        // -1: all rows
+  bool transpose = false;        // 2-D tensors only, applied after the row slice
+  std::vector<int64_t> reshape;  // empty: keep the shape
+};
+
 class WeightSource {
  public:
   WeightSource() = default;
@@ -20,12 +30,12 @@ class WeightSource {
   WeightSource(std::shared_ptr<const SafetensorsFile> file, const std::string& prefix = "");
   // Explicit canonical name -> file key table (e.g. from key_map_ldm).
   WeightSource(std::shared_ptr<const SafetensorsFile> file,
-               std::map<std::string, std::string> canonical_to_file);
+               std::map<std::string, WeightEntry> canonical_to_file);
 
   const std::string& path() const;
   std::vector<std::string> names() const;  // canonical names
   bool contains(const std::string& name) const { return keys_.count(name) != 0; }
-  const std::string& file_key(const std::string& name) const;
+  const WeightEntry& entry(const std::string& name) const;
   std::vector<int64_t> shape(const std::string& name) const;
   torch::Tensor load(const std::string& name, torch::ScalarType dtype = torch::kFloat) const;
   // The source restricted to names under `prefix` ("controlnet_cond_embedding."), renamed
@@ -34,7 +44,7 @@ class WeightSource {
 
  private:
   std::shared_ptr<const SafetensorsFile> file_;
-  std::map<std::string, std::string> keys_;
+  std::map<std::string, WeightEntry> keys_;
 };
 
 struct LoadReport {

@@ -1,0 +1,273 @@
+// key_map_ldm.cpp: original-checkpoint key -> canonical (diffusers/transformers) name tables.
+#include "io/key_map_ldm.h"
+
+#include <optional>
+#include <utility>
+
+#include "core/error.h"
+
+namespace pangu_draw::io {
+
+namespace {
+
+using Renames = std::vector<std::pair<std::string, std::string>>;
+
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+// Replaces the first matching prefix of `rest` from `table`; unchanged when none matches.
+std::string rename_prefix(const std::string& rest, const Renames& table) {
+  for (const auto& [from, to] : table) {
+    if (starts_with(rest, from)) return to + rest.substr(from.size());
+  }
+  return rest;
+}
+
+// Splits "12.rest.of.key" into (12, "rest.of.key").
+std::optional<std::pair<int64_t, std::string>> split_index(const std::string& s) {
+  size_t dot = s.find('.');
+  if (dot == std::string::npos || dot == 0) return std::nullopt;
+  for (size_t i = 0; i < dot; ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+  }
+  return std::make_pair(std::stoll(s.substr(0, dot)), s.substr(dot + 1));
+}
+
+const Renames kUNetResnet = {{"in_layers.0.", "norm1."},        {"in_layers.2.", "conv1."},
+                             {"emb_layers.1.", "time_emb_proj."}, {"out_layers.0.", "norm2."},
+                             {"out_layers.3.", "conv2."},        {"skip_connection.", "conv_shortcut."}};
+
+const Renames kUNetTop = {{"time_embed.0.", "time_embedding.linear_1."},
+                          {"time_embed.2.", "time_embedding.linear_2."},
+                          {"label_emb.0.0.", "add_embedding.linear_1."},
+                          {"label_emb.0.2.", "add_embedding.linear_2."},
+                          {"input_blocks.0.0.", "conv_in."},
+                          {"out.0.", "conv_norm_out."},
+                          {"out.2.", "conv_out."},
+                          {"middle_block_out.0.", "controlnet_mid_block."}};
+
+std::optional<std::string> map_mid_block(const std::string& rest) {
+  auto idx = split_index(rest);
+  if (!idx) return std::nullopt;
+  if (idx->first == 1) return "mid_block.attentions.0." + idx->second;
+  const int64_t resnet = idx->first == 0 ? 0 : 1;
+  return "mid_block.resnets." + std::to_string(resnet) + "." +
+         rename_prefix(idx->second, kUNetResnet);
+}
+
+std::optional<std::string> map_input_block(int64_t i, const std::string& rest, int64_t L) {
+  auto sub = split_index(rest);
+  if (!sub || i == 0) return std::nullopt;
+  const int64_t b = (i - 1) / (L + 1), l = (i - 1) % (L + 1);
+  const std::string block = "down_blocks." + std::to_string(b) + ".";
+  if (l == L) {
+    if (!starts_with(sub->second, "op.")) return std::nullopt;
+    return block + "downsamplers.0.conv." + sub->second.substr(3);
+  }
+  if (sub->first == 0) {
+    return block + "resnets." + std::to_string(l) + "." + rename_prefix(sub->second, kUNetResnet);
+  }
+  return block + "attentions." + std::to_string(l) + "." + sub->second;
+}
+
+std::optional<std::string> map_output_block(int64_t i, const std::string& rest, int64_t L) {
+  auto sub = split_index(rest);
+  if (!sub) return std::nullopt;
+  const std::string block = "up_blocks." + std::to_string(i / (L + 1)) + ".";
+  const std::string l = std::to_string(i % (L + 1));
+  if (sub->first == 0) return block + "resnets." + l + "." + rename_prefix(sub->second, kUNetResnet);
+  // The upsampler is the block's last module: index 1 without attention, 2 with it.
+  if (starts_with(sub->second, "conv.")) return block + "upsamplers.0." + sub->second;
+  return block + "attentions." + l + "." + sub->second;
+}
+
+// ControlNet's hint encoder: input_hint_block.{0, 2, ..., 2n+2} -> conv_in, blocks.0..n-1, conv_out.
+std::optional<std::string> map_hint_block(int64_t k, int64_t last, const std::string& rest) {
+  const std::string base = "controlnet_cond_embedding.";
+  if (k == 0) return base + "conv_in." + rest;
+  if (k == last) return base + "conv_out." + rest;
+  return base + "blocks." + std::to_string(k / 2 - 1) + "." + rest;
+}
+
+int64_t last_hint_index(const SafetensorsFile& file, const std::string& prefix) {
+  int64_t last = -1;
+  const std::string hint = prefix + "input_hint_block.";
+  for (const auto& name : file.names()) {
+    if (!starts_with(name, hint)) continue;
+    if (auto idx = split_index(name.substr(hint.size()))) last = std::max(last, idx->first);
+  }
+  return last;
+}
+
+std::optional<std::string> map_unet_key(const std::string& rest, int64_t L, int64_t hint_last) {
+  std::string renamed = rename_prefix(rest, kUNetTop);
+  if (renamed != rest) return renamed;
+  const std::pair<const char*, int> groups[] = {
+      {"input_blocks.", 0}, {"output_blocks.", 1}, {"input_hint_block.", 2}, {"zero_convs.", 3}};
+  for (const auto& [group, kind] : groups) {
+    if (!starts_with(rest, group)) continue;
+    auto idx = split_index(rest.substr(std::string(group).size()));
+    if (!idx) return std::nullopt;
+    if (kind == 0) return map_input_block(idx->first, idx->second, L);
+    if (kind == 1) return map_output_block(idx->first, idx->second, L);
+    if (kind == 2) return map_hint_block(idx->first, hint_last, idx->second);
+    if (!starts_with(idx->second, "0.")) return std::nullopt;
+    return "controlnet_down_blocks." + std::to_string(idx->first) + "." + idx->second.substr(2);
+  }
+  if (starts_with(rest, "middle_block.")) return map_mid_block(rest.substr(13));
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool is_ldm_checkpoint(const SafetensorsFile& file) {
+  for (const auto& name : file.names()) {
+    if (starts_with(name, LdmPrefixes::kUNet)) return true;
+  }
+  return false;
+}
+
+std::map<std::string, WeightEntry> map_ldm_unet(const SafetensorsFile& file,
+                                                const std::string& prefix,
+                                                int64_t layers_per_block, int64_t num_blocks) {
+  PD_CHECK(layers_per_block > 0 && num_blocks > 0, Input,
+           file.path() << ": cannot map UNet keys without layers_per_block and block count");
+  const int64_t hint_last = last_hint_index(file, prefix);
+  std::map<std::string, WeightEntry> out;
+  for (const auto& name : file.names()) {
+    if (!starts_with(name, prefix)) continue;
+    auto canonical = map_unet_key(name.substr(prefix.size()), layers_per_block, hint_last);
+    // Keys without a canonical name stay visible (and are reported as unexpected).
+    out[canonical ? *canonical : "<unmapped>." + name].key = name;
+  }
+  return out;
+}
+
+namespace {
+
+const Renames kVAEResnet = {{"nin_shortcut.", "conv_shortcut."}};
+const Renames kVAEAttention = {{"norm.", "group_norm."}, {"q.", "to_q."}, {"k.", "to_k."},
+                               {"v.", "to_v."},          {"proj_out.", "to_out.0."}};
+
+std::optional<std::string> map_vae_stack(const std::string& rest, bool decoder, int64_t nb) {
+  // rest: "down.2.block.1.conv1.weight" / "up.0.upsample.conv.bias"
+  auto idx = split_index(rest.substr(decoder ? 3 : 5));
+  if (!idx) return std::nullopt;
+  const int64_t block = decoder ? nb - 1 - idx->first : idx->first;
+  const std::string base = std::string(decoder ? "up_blocks." : "down_blocks.") +
+                           std::to_string(block) + ".";
+  const std::string& tail = idx->second;
+  if (starts_with(tail, "block.")) {
+    auto r = split_index(tail.substr(6));
+    if (!r) return std::nullopt;
+    return base + "resnets." + std::to_string(r->first) + "." + rename_prefix(r->second, kVAEResnet);
+  }
+  if (starts_with(tail, "downsample.")) return base + "downsamplers.0." + tail.substr(11);
+  if (starts_with(tail, "upsample.")) return base + "upsamplers.0." + tail.substr(9);
+  return std::nullopt;
+}
+
+std::optional<std::string> map_vae_key(const std::string& key, int64_t nb) {
+  for (const char* part : {"encoder.", "decoder."}) {
+    if (!starts_with(key, part)) continue;
+    const bool decoder = part[0] == 'd';
+    const std::string rest = key.substr(8);
+    if (starts_with(rest, "norm_out.")) return part + ("conv_norm_out." + rest.substr(9));
+    if (starts_with(rest, "mid.block_1.")) return part + ("mid_block.resnets.0." + rename_prefix(rest.substr(12), kVAEResnet));
+    if (starts_with(rest, "mid.block_2.")) return part + ("mid_block.resnets.1." + rename_prefix(rest.substr(12), kVAEResnet));
+    if (starts_with(rest, "mid.attn_1.")) return part + ("mid_block.attentions.0." + rename_prefix(rest.substr(11), kVAEAttention));
+    if (starts_with(rest, decoder ? "up." : "down.")) {
+      auto mapped = map_vae_stack(rest, decoder, nb);
+      if (mapped) return part + *mapped;
+      return std::nullopt;
+    }
+    return key;  // conv_in, conv_out
+  }
+  return key;  // quant_conv, post_quant_conv
+}
+
+}  // namespace
+
+std::map<std::string, WeightEntry> map_ldm_vae(const SafetensorsFile& file,
+                                               const std::string& prefix, int64_t num_blocks) {
+  std::map<std::string, WeightEntry> out;
+  for (const auto& name : file.names()) {
+    if (!starts_with(name, prefix)) continue;
+    auto canonical = map_vae_key(name.substr(prefix.size()), num_blocks);
+    WeightEntry entry;
+    entry.key = name;
+    const auto& shape = file.info(name).shape;
+    // The original mid-block attention uses 1x1 convolutions where diffusers has linear layers:
+    // weights [C, C, 1, 1] -> [C, C], biases [C, 1, 1] (as some converters store them) -> [C].
+    if (canonical && canonical->find("attentions.0.to_") != std::string::npos && shape.size() > 2) {
+      const bool bias = canonical->size() >= 5 && canonical->compare(canonical->size() - 5, 5, ".bias") == 0;
+      entry.reshape = bias ? std::vector<int64_t>{shape[0]} : std::vector<int64_t>{shape[0], shape[1]};
+    }
+    out[canonical ? *canonical : "<unmapped>." + name] = entry;
+  }
+  return out;
+}
+
+std::map<std::string, WeightEntry> map_transformers_clip(const SafetensorsFile& file,
+                                                         const std::string& prefix) {
+  std::map<std::string, WeightEntry> out;
+  for (const auto& name : file.names()) {
+    if (starts_with(name, prefix)) out[name.substr(prefix.size())].key = name;
+  }
+  return out;
+}
+
+namespace {
+
+const Renames kOpenCLIPLayer = {{"ln_1.", "layer_norm1."},          {"ln_2.", "layer_norm2."},
+                                {"attn.out_proj.", "self_attn.out_proj."},
+                                {"mlp.c_fc.", "mlp.fc1."},          {"mlp.c_proj.", "mlp.fc2."}};
+
+// Adds q/k/v entries for a fused in_proj tensor of a layer.
+void add_split_qkv(std::map<std::string, WeightEntry>& out, const SafetensorsFile& file,
+                   const std::string& key, const std::string& layer, const std::string& suffix) {
+  const int64_t rows = file.info(key).shape.at(0);
+  PD_CHECK(rows % 3 == 0, Input, file.path() << ": '" << key << "' rows not divisible by 3");
+  const char* names[] = {"q_proj.", "k_proj.", "v_proj."};
+  for (int i = 0; i < 3; ++i) {
+    WeightEntry e;
+    e.key = key;
+    e.row_begin = i * rows / 3;
+    e.row_count = rows / 3;
+    out[layer + "self_attn." + names[i] + suffix] = e;
+  }
+}
+
+}  // namespace
+
+std::map<std::string, WeightEntry> map_open_clip(const SafetensorsFile& file,
+                                                 const std::string& prefix) {
+  std::map<std::string, WeightEntry> out;
+  for (const auto& name : file.names()) {
+    if (!starts_with(name, prefix)) continue;
+    const std::string rest = name.substr(prefix.size());
+    WeightEntry e;
+    e.key = name;
+    if (rest == "token_embedding.weight") {
+      out["text_model.embeddings.token_embedding.weight"] = e;
+    } else if (rest == "positional_embedding") {
+      out["text_model.embeddings.position_embedding.weight"] = e;
+    } else if (rest == "text_projection") {
+      e.transpose = true;  // open_clip multiplies x @ P; transformers stores P^T in a Linear
+      out["text_projection.weight"] = e;
+    } else if (starts_with(rest, "ln_final.")) {
+      out["text_model.final_layer_norm." + rest.substr(9)] = e;
+    } else if (starts_with(rest, "transformer.resblocks.")) {
+      auto idx = split_index(rest.substr(22));
+      if (!idx) continue;
+      const std::string layer = "text_model.encoder.layers." + std::to_string(idx->first) + ".";
+      if (idx->second == "attn.in_proj_weight") add_split_qkv(out, file, name, layer, "weight");
+      else if (idx->second == "attn.in_proj_bias") add_split_qkv(out, file, name, layer, "bias");
+      else out[layer + rename_prefix(idx->second, kOpenCLIPLayer)] = e;
+    } else {
+      out["<unmapped>." + name] = e;
+    }
+  }
+  return out;
+}
+
+}  // namespace pangu_draw::io
