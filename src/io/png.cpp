@@ -1,0 +1,123 @@
+// png.cpp: stb-based PNG codec plus a hand-written tEXt chunk (stb writes none).
+#include "io/png.h"
+
+#include <array>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+#pragma GCC diagnostic pop
+
+namespace pangu_draw::io {
+
+namespace {
+
+constexpr size_t kSignatureBytes = 8;
+
+}  // namespace
+
+uint32_t crc32(const std::string& bytes) {
+  static const std::array<uint32_t, 256> table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t n = 0; n < 256; ++n) {
+      uint32_t c = n;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      t[n] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xffffffffu;
+  for (unsigned char b : bytes) c = table[(c ^ b) & 0xff] ^ (c >> 8);
+  return c ^ 0xffffffffu;
+}
+
+namespace {
+
+std::string be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+uint32_t read_be32(const std::string& s, size_t at) {
+  return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) |
+         (uint32_t(uint8_t(s[at + 2])) << 8) | uint32_t(uint8_t(s[at + 3]));
+}
+
+std::string text_chunk(const std::string& key, const std::string& text) {
+  const std::string body = "tEXt" + key + std::string(1, '\0') + text;
+  return be32(static_cast<uint32_t>(body.size() - 4)) + body + be32(crc32(body));
+}
+
+void append_bytes(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+}  // namespace
+
+std::string encode_png(const Image& image, const std::string& key, const std::string& text) {
+  PD_CHECK(image.width > 0 && image.height > 0 &&
+               image.rgb.size() == size_t(image.width) * size_t(image.height) * 3,
+           Runtime, "encode_png: image buffer does not match its size");
+  std::string png;
+  int ok = stbi_write_png_to_func(append_bytes, &png, image.width, image.height, 3,
+                                  image.rgb.data(), image.width * 3);
+  PD_CHECK(ok && png.size() > kSignatureBytes + 25, Runtime, "PNG encoding failed");
+  if (text.empty()) return png;
+  // IHDR is always first: signature (8) + length/type/data(13)/crc = 33 bytes.
+  const size_t after_ihdr = kSignatureBytes + 12 + read_be32(png, kSignatureBytes);
+  return png.substr(0, after_ihdr) + text_chunk(key, text) + png.substr(after_ihdr);
+}
+
+void write_png_file(const std::string& path, const Image& image, const std::string& parameters,
+                    bool overwrite) {
+  write_file_atomic(path, encode_png(image, "parameters", parameters), overwrite);
+}
+
+Image read_image(const std::string& path, int64_t max_pixels) {
+  int w = 0, h = 0, c = 0;
+  PD_CHECK(stbi_info(path.c_str(), &w, &h, &c), Input,
+           path << ": cannot read image (" << stbi_failure_reason() << ")");
+  PD_CHECK(int64_t(w) * int64_t(h) <= max_pixels, Input,
+           path << ": image is " << w << "x" << h << ", larger than the " << max_pixels
+                << " pixels allowed");
+  unsigned char* data = stbi_load(path.c_str(), &w, &h, &c, 3);
+  PD_CHECK(data, Input, path << ": cannot decode image (" << stbi_failure_reason() << ")");
+  Image image;
+  image.width = w;
+  image.height = h;
+  image.rgb.assign(data, data + size_t(w) * size_t(h) * 3);
+  stbi_image_free(data);
+  return image;
+}
+
+std::string png_text(const std::string& png, const std::string& key) {
+  static const std::string kSignature("\x89PNG\r\n\x1a\n", 8);
+  PD_CHECK(png.compare(0, kSignatureBytes, kSignature) == 0, Input, "not a PNG file");
+  size_t at = kSignatureBytes;
+  while (at + 12 <= png.size()) {
+    const uint32_t len = read_be32(png, at);
+    PD_CHECK(len <= png.size() - at - 12, Input, "PNG chunk runs past the end of the file");
+    const std::string type = png.substr(at + 4, 4);
+    if (type == "tEXt") {
+      const std::string body = png.substr(at + 8, len);
+      const size_t nul = body.find('\0');
+      if (nul != std::string::npos && body.compare(0, nul, key) == 0 && nul == key.size()) {
+        return body.substr(nul + 1);
+      }
+    }
+    if (type == "IEND") break;
+    at += 12 + len;
+  }
+  return "";
+}
+
+}  // namespace pangu_draw::io
