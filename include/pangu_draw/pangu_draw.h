@@ -99,4 +99,10 @@ void write_png(const std::string& path, const Image& image, const std::string& p
 /// Reads the tEXt chunk `key` of a PNG file ("" when absent).
 std::string read_png_text(const std::string& path, const std::string& key = "parameters");
 
+/// Library log level on stderr: "debug", "info" (default), "warn", "error" or "off".
+void set_log_level(const std::string& level);
+
+/// Names accepted by Request::sampler.
+std::vector<std::string> sampler_names();
+
 }  // namespace pangu_draw

@@ -1,0 +1,78 @@
+// denoiser.cpp
+#include "pipeline/denoiser.h"
+
+#include "core/error.h"
+#include "core/log.h"
+
+namespace pangu_draw::pipeline {
+
+GuidedConditioning guided_conditioning(const ModelBundle& model, const std::string& prompt,
+                                       const std::string& negative,
+                                       const std::vector<std::string>& style_prompts,
+                                       const guidance::GuidanceScales& scales, int64_t width,
+                                       int64_t height) {
+  const auto& cond = *model.conditioner;
+  GuidedConditioning g;
+  g.scales = scales;
+  g.plan = guidance::plan_branches(scales);
+  PD_CHECK(static_cast<int>(style_prompts.size()) == g.plan.styles, Runtime,
+           "style prompts and style scales differ in number");
+  std::vector<text_encoders::Conditioning> parts;
+  if (g.plan.uncond) parts.push_back(cond.encode_negative(negative, width, height));
+  text_encoders::PromptStats stats;
+  parts.push_back(cond.encode(prompt, width, height, &stats));
+  if (stats.unknown > 0) {
+    logger().warn("{} of {} prompt tokens are unknown to this model's tokenizer; the model cannot "
+                  "read that part of the prompt (language or script it was not trained on?)",
+                  stats.unknown, stats.tokens);
+  }
+  if (stats.truncated) logger().warn("prompt is longer than the tokenizer's limit and was truncated");
+  for (const auto& s : style_prompts) parts.push_back(cond.encode(s, width, height));
+  g.batched = text_encoders::Conditioning::cat(parts);
+  return g;
+}
+
+namespace {
+
+// Adds the residuals of every ControlNet for this step.
+void apply_controls(std::vector<ControlInput>& controls, const torch::Tensor& x,
+                    const torch::Tensor& t, const text_encoders::Conditioning& c,
+                    unet::UNetExtra& extra) {
+  for (auto& control : controls) {
+    const int64_t n = x.size(0);
+    auto hint = control.hint.expand({n, -1, -1, -1});
+    unet::ControlNetOutput r = control.net->forward(x, t, c.context, hint, control.scale, extra);
+    if (extra.down_residuals.empty()) {
+      extra.down_residuals = r.down_residuals;
+      extra.mid_residual = r.mid_residual;
+      continue;
+    }
+    for (size_t i = 0; i < r.down_residuals.size(); ++i) {
+      extra.down_residuals[i] = extra.down_residuals[i] + r.down_residuals[i];
+    }
+    extra.mid_residual = extra.mid_residual + r.mid_residual;
+  }
+}
+
+}  // namespace
+
+schedulers::Denoiser make_denoiser(std::shared_ptr<const ModelBundle> model,
+                                   GuidedConditioning conditioning,
+                                   std::vector<ControlInput> controls) {
+  unet::UNet2DConditionModel unet = model->unet;  // a holder copy shares the weights
+  return [model, unet, c = std::move(conditioning), controls = std::move(controls)](
+             const torch::Tensor& x_in, const schedulers::StepInfo& step) mutable {
+    torch::InferenceMode guard;
+    const int64_t n = c.plan.size();
+    auto x = x_in.repeat({n, 1, 1, 1}).to(model->dtype);
+    auto t = torch::full({x.size(0)}, step.timestep, torch::TensorOptions().dtype(torch::kFloat));
+    unet::UNetExtra extra;
+    extra.text_embeds = c.batched.pooled;
+    extra.time_ids = c.batched.time_ids;
+    apply_controls(controls, x, t, c.batched, extra);
+    auto out = unet->forward(x, t, c.batched.context, extra).to(torch::kFloat);
+    return guidance::combine(out, c.plan, c.scales);
+  };
+}
+
+}  // namespace pangu_draw::pipeline

@@ -1,0 +1,48 @@
+// model_bundle.cpp
+#include "pipeline/model_bundle.h"
+
+#include "core/error.h"
+#include "core/log.h"
+
+namespace pangu_draw::pipeline {
+
+std::vector<int64_t> ModelBundle::latent_shape(int64_t width, int64_t height) const {
+  const int64_t f = vae->downscale();
+  return {1, unet->config().in_channels, height / f, width / f};
+}
+
+namespace {
+
+std::string base_name(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  const size_t slash = p.find_last_of('/');
+  std::string name = slash == std::string::npos ? p : p.substr(slash + 1);
+  if (name == "model" && slash != std::string::npos && slash > 0) {  // .../sd1/model -> sd1
+    return base_name(p.substr(0, slash));
+  }
+  return name;
+}
+
+}  // namespace
+
+std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const LoadSettings& settings) {
+  torch::InferenceMode guard;
+  const io::ModelLayout layout = io::ModelLayout::open(path, settings.config_dir);
+  auto bundle = std::make_shared<ModelBundle>();
+  bundle->path = path;
+  bundle->name = base_name(path);
+  bundle->dtype = settings.dtype;
+  bundle->conditioner = text_encoders::load_conditioner(layout, settings.dtype);
+  bundle->unet = unet::load_unet(layout.config("unet"), layout.weights("unet"), settings.dtype);
+  bundle->vae = vae::load_vae(layout.config("vae"), layout.weights("vae"), settings.dtype);
+  bundle->scheduler = schedulers::NoiseScheduleConfig::from_json(layout.config("scheduler"));
+  const int64_t sample = layout.config("unet").get_int("sample_size", 64);
+  bundle->native_width = bundle->native_height = sample * bundle->vae->downscale();
+  logger().info("loaded {} ({}, native size {}x{})", bundle->name,
+                layout.single_file() ? "single file" : "diffusers folder", bundle->native_width,
+                bundle->native_height);
+  return bundle;
+}
+
+}  // namespace pangu_draw::pipeline

@@ -1,0 +1,89 @@
+// cli_generate.cpp
+#include "cli_generate.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+
+namespace pangu_draw::cli {
+
+CLI::App* add_generate(CLI::App& app, GenerateArgs& a) {
+  auto* cmd = app.add_subcommand("generate", "Generate images from a text prompt");
+  auto& r = a.request;
+  cmd->add_option("-m,--model", a.model_path, "Diffusers folder or single-file .safetensors checkpoint")
+      ->required()->group("Model");
+  cmd->add_option("--config", a.load.config_dir, "Diffusers folder with configs for a single-file checkpoint")
+      ->group("Model");
+  cmd->add_option("--threads", a.load.threads, "CPU threads (0 = all cores)")->capture_default_str()->group("Model");
+  cmd->add_option("--dtype", a.load.dtype, "Compute dtype: fp32 or bf16")->capture_default_str()->group("Model");
+  cmd->add_option("-p,--prompt", r.prompt, "What to draw (English or Chinese)")->required()->group("Prompt");
+  cmd->add_option("-n,--negative-prompt", r.negative_prompt, "What to avoid")->group("Prompt");
+  cmd->add_option("--sampler", r.sampler, "ddim, euler, euler_a, heun, dpmpp_2m, lcm")
+      ->capture_default_str()->group("Sampling");
+  cmd->add_option("--schedule", r.schedule, "Sigma schedule: default or karras")->capture_default_str()->group("Sampling");
+  cmd->add_option("--steps", r.steps, "Sampling steps")->capture_default_str()->group("Sampling");
+  cmd->add_option("--cfg-scale", r.cfg_scale, "Classifier-free guidance scale")->capture_default_str()->group("Sampling");
+  cmd->add_option("--eta", r.eta, "DDIM eta (0 = deterministic)")->capture_default_str()->group("Sampling");
+  cmd->add_option("-W,--width", r.width, "Image width (multiple of 8; 0 = model's native size)")
+      ->capture_default_str()->group("Sampling");
+  cmd->add_option("-H,--height", r.height, "Image height (multiple of 8; 0 = native)")->capture_default_str()->group("Sampling");
+  cmd->add_option("-s,--seed", r.seed, "Random seed (-1 = random)")->capture_default_str()->group("Sampling");
+  cmd->add_option("-b,--batch-count", r.batch_count, "Images to generate (seeds seed, seed+1, ...)")
+      ->capture_default_str()->group("Sampling");
+  cmd->add_option("--init-noise", r.init_noise_path, "safetensors with the initial standard-normal noise")
+      ->group("Sampling");
+  cmd->add_option("--controlnet", r.controlnet_path, "ControlNet folder")->group("Control");
+  cmd->add_option("--control-image", r.control_image_path, "Control image (same size as the output)")->group("Control");
+  cmd->add_option("--control-scale", r.control_scale, "ControlNet conditioning scale")->capture_default_str()->group("Control");
+  cmd->add_option("-o,--output", a.output, "Output PNG (batches add _0, _1, ...)")->capture_default_str()->group("Output");
+  cmd->add_flag("--overwrite", a.overwrite, "Replace existing output files")->group("Output");
+  cmd->add_option("--save-latent", r.save_latent_path, "Also write the final latent (safetensors)")->group("Output");
+  return cmd;
+}
+
+namespace {
+
+std::string output_path(const std::string& path, int index, int count) {
+  if (count == 1) return path;
+  const size_t dot = path.find_last_of('.');
+  const std::string stem = dot == std::string::npos ? path : path.substr(0, dot);
+  return stem + "_" + std::to_string(index) + (dot == std::string::npos ? "" : path.substr(dot));
+}
+
+void check_outputs_free(const GenerateArgs& a) {
+  if (a.overwrite) return;
+  for (int i = 0; i < a.request.batch_count; ++i) {
+    const std::string p = output_path(a.output, i, a.request.batch_count);
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) {
+      throw Error(ErrorKind::Usage, p + ": file exists; pass --overwrite to replace it");
+    }
+  }
+}
+
+}  // namespace
+
+void run_generate(const GenerateArgs& a, bool show_progress) {
+  check_outputs_free(a);  // fail before minutes of work, not after
+  Pipeline pipe = Pipeline::load(a.model_path, a.load);
+  auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  ProgressFn progress = [&](int step, int steps) {
+    auto now = std::chrono::steady_clock::now();
+    if (show_progress) {
+      std::fprintf(stderr, "step %d/%d  %.2f s/step\n", step, steps,
+                   std::chrono::duration<double>(now - last).count());
+    }
+    last = now;
+    return true;
+  };
+  Result result = pipe.generate(a.request, progress);
+  for (size_t i = 0; i < result.images.size(); ++i) {
+    const std::string path = output_path(a.output, static_cast<int>(i), static_cast<int>(result.images.size()));
+    write_png(path, result.images[i], result.parameters[i], a.overwrite);
+    std::fprintf(stderr, "wrote %s (seed %lld)\n", path.c_str(), static_cast<long long>(result.seeds[i]));
+  }
+}
+
+}  // namespace pangu_draw::cli

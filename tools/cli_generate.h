@@ -1,0 +1,24 @@
+// cli_generate.h: the `generate` subcommand — the only place that knows its flag names.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "pangu_draw/pangu_draw.h"
+
+namespace pangu_draw::cli {
+
+struct GenerateArgs {
+  std::string model_path;
+  std::string output = "output.png";
+  bool overwrite = false;
+  LoadOptions load;
+  Request request;
+};
+
+// Registers the subcommand and its flags, bound to `args`.
+CLI::App* add_generate(CLI::App& app, GenerateArgs& args);
+
+// Runs it: load, generate, write PNGs. Throws pangu_draw::Error.
+void run_generate(const GenerateArgs& args, bool show_progress);
+
+}  // namespace pangu_draw::cli

@@ -1,0 +1,40 @@
+// pangu_draw_main.cpp: the pangu-draw CLI. One try/catch turns every error into its exit code:
+// 0 ok, 1 usage, 2 input (a file or model is wrong), 3 runtime.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli_generate.h"
+#include "pangu_draw/pangu_draw.h"
+
+namespace {
+
+constexpr int kExitUsage = 1;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pangu-draw: text-to-image generation (PanGu-Draw, Stable Diffusion 1.x/2.x/XL)"};
+  app.require_subcommand(1);
+  bool quiet = false, verbose = false;
+  app.add_flag("-q,--quiet", quiet, "Only errors; no progress output");
+  app.add_flag("-v,--verbose", verbose, "Debug output (detected configs, timings)");
+  pangu_draw::cli::GenerateArgs generate;
+  auto* gen_cmd = pangu_draw::cli::add_generate(app, generate);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;  // --help exits 0; every parse error is a usage error
+  }
+  try {
+    pangu_draw::set_log_level(quiet ? "error" : verbose ? "debug" : "info");
+    if (gen_cmd->parsed()) pangu_draw::cli::run_generate(generate, !quiet);
+    return 0;
+  } catch (const pangu_draw::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return static_cast<int>(e.kind);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return static_cast<int>(pangu_draw::ErrorKind::Runtime);
+  }
+}
