@@ -102,6 +102,11 @@ std::string read_png_text(const std::string& path, const std::string& key = "par
 /// Library log level on stderr: "debug", "info" (default), "warn", "error" or "off".
 void set_log_level(const std::string& level);
 
+/// True when OpenBLAS (behind linear layers) runs a generic fallback kernel on this CPU;
+/// best_blas_kernel() is the OPENBLAS_CORETYPE to set before the process starts instead.
+bool blas_kernel_is_generic();
+std::string best_blas_kernel();
+
 /// Names accepted by Request::sampler.
 std::vector<std::string> sampler_names();
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "api/request_validate.h"
+#include "core/blas.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/runtime.h"
@@ -185,5 +186,9 @@ void set_log_level(const std::string& level) {
 }
 
 std::vector<std::string> sampler_names() { return schedulers::sampler_names(); }
+
+bool blas_kernel_is_generic() { return core::blas_core_is_generic(); }
+
+std::string best_blas_kernel() { return core::best_blas_core_for_cpu(); }
 
 }  // namespace pangu_draw

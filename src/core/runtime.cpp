@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "core/blas.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -15,7 +16,14 @@ int configure_threads(int threads) {
   if (wanted <= 0) wanted = 1;
   // LibTorch starts with 1 thread here; set it explicitly every time so callers get what they ask.
   if (at::get_num_threads() != wanted) at::set_num_threads(wanted);
-  logger().debug("compute threads: {}", wanted);
+  logger().debug("compute threads: {}, BLAS core: {}", wanted, blas_core());
+  static bool warned = false;
+  if (blas_core_is_generic() && !warned) {
+    warned = true;
+    logger().warn("OpenBLAS runs its generic '{}' kernel on this CPU (several times slower); set "
+                  "OPENBLAS_CORETYPE={} before starting the program", blas_core(),
+                  best_blas_core_for_cpu());
+  }
   return wanted;
 }
 

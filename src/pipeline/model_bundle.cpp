@@ -24,6 +24,18 @@ std::string base_name(const std::string& path) {
   return name;
 }
 
+// A weighted checksum of every VAE parameter: equal VAEs give equal values, and two different
+// trained or random VAEs differ in practice.
+double fingerprint(torch::nn::Module& module) {
+  double acc = 0.0;
+  int64_t i = 0;
+  for (const auto& p : module.parameters()) {
+    auto d = p.to(torch::kDouble);
+    acc += static_cast<double>(++i) * d.sum().item<double>() + d.abs().sum().item<double>();
+  }
+  return acc;
+}
+
 }  // namespace
 
 std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const LoadSettings& settings) {
@@ -36,6 +48,7 @@ std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const Lo
   bundle->conditioner = text_encoders::load_conditioner(layout, settings.dtype);
   bundle->unet = unet::load_unet(layout.config("unet"), layout.weights("unet"), settings.dtype);
   bundle->vae = vae::load_vae(layout.config("vae"), layout.weights("vae"), settings.dtype);
+  bundle->vae_fingerprint = fingerprint(*bundle->vae);
   bundle->scheduler = schedulers::NoiseScheduleConfig::from_json(layout.config("scheduler"));
   const int64_t sample = layout.config("unet").get_int("sample_size", 64);
   bundle->native_width = bundle->native_height = sample * bundle->vae->downscale();

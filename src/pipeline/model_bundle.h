@@ -28,6 +28,9 @@ struct ModelBundle {
   int64_t native_width = 0;   // UNet sample_size x VAE downscale
   int64_t native_height = 0;
   torch::ScalarType dtype = torch::kFloat;
+  // Identifies the latent space: equal for models whose VAE weights are equal (Coop-Diffusion
+  // and expert hand-overs skip the pixel round trip between such models).
+  double vae_fingerprint = 0.0;
 
   // Latent [1, C, h, w] shape for an image of width x height.
   std::vector<int64_t> latent_shape(int64_t width, int64_t height) const;

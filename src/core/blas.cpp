@@ -1,0 +1,33 @@
+// blas.cpp: looks OpenBLAS up at run time (dlsym), so nothing links against it directly.
+#include "core/blas.h"
+
+#include <dlfcn.h>
+
+namespace pangu_draw::core {
+
+std::string blas_core() {
+  using CoreName = char* (*)();
+  auto fn = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (!fn) return "";
+  const char* name = fn();
+  return name ? name : "";
+}
+
+std::string best_blas_core_for_cpu() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl")) {
+    return "SkylakeX";
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return "";
+}
+
+bool blas_core_is_generic() {
+  const std::string core = blas_core();
+  const bool generic = core == "Prescott" || core == "Core2" || core == "Katmai" ||
+                       core == "Penryn" || core == "Nehalem" || core == "Atom" || core == "generic";
+  return generic && !best_blas_core_for_cpu().empty();
+}
+
+}  // namespace pangu_draw::core

@@ -1,0 +1,20 @@
+// blas.h: which OpenBLAS kernel LibTorch's linear layers run on. OpenBLAS picks it from the CPU
+// at load time and falls back to a generic one ("Prescott") on CPUs it does not know, which is
+// about 5x slower on these machines; OPENBLAS_CORETYPE, read when the library loads, overrides it.
+#pragma once
+
+#include <string>
+
+namespace pangu_draw::core {
+
+// The OpenBLAS core name in use ("SkylakeX", "Haswell", "Prescott", ...), "" if OpenBLAS is
+// not the BLAS in this process.
+std::string blas_core();
+
+// True when that core is a generic fallback although the CPU could do better.
+bool blas_core_is_generic();
+
+// The core type to ask for on this CPU: "SkylakeX" (AVX-512), "Haswell" (AVX2) or "".
+std::string best_blas_core_for_cpu();
+
+}  // namespace pangu_draw::core
