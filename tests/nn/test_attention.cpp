@@ -1,0 +1,99 @@
+// test_attention.cpp: the attention kernel against an element-wise softmax reference, chunking,
+// and the Attention module's diffusers parameter names.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "core/error.h"
+#include "nn/attention.h"
+#include "support/fixtures.h"
+
+namespace pangu_draw::nn {
+namespace {
+
+// softmax(q k^T / sqrt(d)) v by explicit loops in double precision.
+torch::Tensor naive_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  auto qa = q.to(torch::kDouble), ka = k.to(torch::kDouble), va = v.to(torch::kDouble);
+  auto out = torch::zeros({q.size(0), q.size(1), q.size(2), v.size(3)}, torch::kDouble);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
+  for (int64_t b = 0; b < q.size(0); ++b) {
+    for (int64_t h = 0; h < q.size(1); ++h) {
+      for (int64_t i = 0; i < q.size(2); ++i) {
+        std::vector<double> s(k.size(2));
+        double mx = -1e300, sum = 0;
+        for (int64_t j = 0; j < k.size(2); ++j) {
+          s[j] = (qa[b][h][i] * ka[b][h][j]).sum().item<double>() * scale;
+          mx = std::max(mx, s[j]);
+        }
+        for (auto& e : s) sum += (e = std::exp(e - mx));
+        for (int64_t j = 0; j < k.size(2); ++j) out[b][h][i] += va[b][h][j] * (s[j] / sum);
+      }
+    }
+  }
+  return out.to(torch::kFloat);
+}
+
+TEST(Attention, MatchesElementwiseSoftmax) {
+  torch::manual_seed(0);
+  auto q = torch::randn({2, 3, 5, 4}), k = torch::randn({2, 3, 7, 4}), v = torch::randn({2, 3, 7, 6});
+  PD_EXPECT_CLOSE(attention(q, k, v), naive_attention(q, k, v), 1e-5, "attention");
+}
+
+TEST(Attention, ZeroQueriesAverageValues) {
+  auto q = torch::zeros({1, 1, 2, 3});
+  auto k = torch::randn({1, 1, 4, 3});
+  auto v = torch::arange(8, torch::kFloat).view({1, 1, 4, 2});  // rows (0,1) (2,3) (4,5) (6,7)
+  auto expected = torch::tensor({3.0f, 4.0f}).expand({1, 1, 2, 2});
+  PD_EXPECT_CLOSE(attention(q, k, v), expected, 1e-6, "uniform attention");
+}
+
+TEST(Attention, ChunkingGivesTheSameResult) {
+  torch::manual_seed(1);
+  auto q = torch::randn({1, 2, 37, 8}), k = torch::randn({1, 2, 37, 8}), v = torch::randn({1, 2, 37, 8});
+  auto full = attention(q, k, v);
+  // 1 query row per chunk, and 5 rows per chunk (last chunk shorter).
+  PD_EXPECT_CLOSE(attention(q, k, v, 1), full, 1e-6, "chunk 1");
+  PD_EXPECT_CLOSE(attention(q, k, v, 5 * 2 * 37 * 4), full, 1e-6, "chunk 5");
+}
+
+TEST(Attention, MismatchedShapesAreAnError) {
+  auto q = torch::randn({1, 2, 3, 4}), k = torch::randn({1, 2, 3, 5});
+  EXPECT_THROW(attention(q, k, k), Error);
+}
+
+TEST(AttentionModule, ParameterNamesFollowDiffusers) {
+  Attention unet_attn(AttentionOptions{16, 8, 2, 4, false, true});
+  std::set<std::string> names;
+  for (const auto& p : unet_attn->named_parameters()) names.insert(p.key());
+  EXPECT_EQ(names, (std::set<std::string>{"to_q.weight", "to_k.weight", "to_v.weight",
+                                          "to_out.0.weight", "to_out.0.bias"}));
+  EXPECT_EQ(unet_attn->to_k->weight.sizes(), (std::vector<int64_t>{8, 8}));
+  Attention vae_attn(AttentionOptions{16, 0, 1, 16, true, true});
+  EXPECT_EQ(vae_attn->named_parameters().size(), 8u);
+  EXPECT_TRUE(vae_attn->named_parameters().contains("to_q.bias"));
+}
+
+TEST(AttentionModule, ForwardIsProjectedAttention) {
+  torch::manual_seed(2);
+  Attention attn(AttentionOptions{6, 5, 2, 3, false, true});
+  auto x = torch::randn({2, 4, 6}), ctx = torch::randn({2, 3, 5});
+  torch::NoGradGuard no_grad;
+  auto q = torch::matmul(x, attn->to_q->weight.t()).view({2, 4, 2, 3}).permute({0, 2, 1, 3});
+  auto k = torch::matmul(ctx, attn->to_k->weight.t()).view({2, 3, 2, 3}).permute({0, 2, 1, 3});
+  auto v = torch::matmul(ctx, attn->to_v->weight.t()).view({2, 3, 2, 3}).permute({0, 2, 1, 3});
+  auto o = naive_attention(q, k, v).permute({0, 2, 1, 3}).reshape({2, 4, 6});
+  auto& out = *attn->to_out[0]->as<torch::nn::Linear>();
+  auto expected = torch::matmul(o, out.weight.t()) + out.bias;
+  PD_EXPECT_CLOSE(attn->forward(x, ctx), expected, 1e-5, "cross attention");
+  Attention self_attn(AttentionOptions{6, 0, 3, 2, false, true});
+  EXPECT_EQ(self_attn->forward(x).sizes(), x.sizes());
+}
+
+TEST(AttentionModule, WrongContextWidthIsAnError) {
+  Attention attn(AttentionOptions{6, 5, 2, 3, false, true});
+  EXPECT_THROW(attn->forward(torch::randn({1, 4, 6}), torch::randn({1, 3, 7})), Error);
+}
+
+}  // namespace
+}  // namespace pangu_draw::nn
