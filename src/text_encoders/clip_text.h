@@ -1,0 +1,137 @@
+// clip_text.h: the CLIP text transformer (token ids -> hidden states, pooled state, projection);
+// mirrors transformers CLIPTextModel / CLIPTextModelWithProjection (modeling_clip.py).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+#include "io/json_config.h"
+#include "io/state_dict.h"
+
+namespace pangu_draw::text_encoders {
+
+// Which position of a row the pooled state is read from.
+enum class PoolingRule {
+  ArgmaxId,  // the position of the largest id (openai CLIP: EOS is the largest BPE id)
+  FirstEos,  // the first position holding eos_token_id (transformers)
+};
+
+struct CLIPTextConfig {
+  int64_t vocab_size = 49408;
+  int64_t hidden_size = 768;
+  int64_t intermediate_size = 3072;
+  int64_t num_hidden_layers = 12;
+  int64_t num_attention_heads = 12;
+  int64_t max_position_embeddings = 77;
+  std::string hidden_act = "quick_gelu";  // quick_gelu | gelu (exact, erf)
+  double layer_norm_eps = 1e-5;
+  int64_t projection_dim = 768;
+  int64_t eos_token_id = 2;
+  bool with_projection = false;  // architectures[0] == "CLIPTextModelWithProjection"
+  // Derived from eos_token_id and vocab_size: FirstEos when the EOS id is a real vocabulary id
+  // other than 2 (transformers treats eos_token_id == 2 as a legacy config and uses argmax);
+  // ArgmaxId otherwise. A vocabulary without that EOS id (the PanGu WordPiece encoder: 21128
+  // ids, eos_token_id 49407) thus pools at its largest id, as the openai CLIP code it was
+  // converted from does.
+  PoolingRule pooling = PoolingRule::ArgmaxId;
+
+  // Error{Input} naming the file and the field for missing, mistyped or unsupported values.
+  static CLIPTextConfig from_json(const io::JsonConfig& json);
+};
+
+struct CLIPTextOutput {
+  torch::Tensor last_hidden;         // [B, N, W] after final_layer_norm
+  torch::Tensor penultimate_hidden;  // [B, N, W] output of the second-to-last layer (no final LN)
+  torch::Tensor pooled;              // [B, W] final-LN state at the pooling position
+  torch::Tensor pooled_projected;    // [B, P] pooled @ text_projection^T (== pooled without one)
+};
+
+struct CLIPAttentionImpl : torch::nn::Module {
+  CLIPAttentionImpl(int64_t width, int64_t heads);
+  // x [B, N, W], mask [N, N] additive -> [B, N, W]
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
+
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+
+ private:
+  int64_t heads_;
+};
+TORCH_MODULE(CLIPAttention);
+
+struct CLIPMLPImpl : torch::nn::Module {
+  CLIPMLPImpl(int64_t width, int64_t inner, std::string act);
+  torch::Tensor forward(const torch::Tensor& x);  // [B, N, W] -> [B, N, W]
+
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+
+ private:
+  std::string act_;
+};
+TORCH_MODULE(CLIPMLP);
+
+// Pre-LN block: x + attn(ln1(x)), then x + mlp(ln2(x)).
+struct CLIPEncoderLayerImpl : torch::nn::Module {
+  explicit CLIPEncoderLayerImpl(const CLIPTextConfig& c);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);  // [B, N, W]
+
+  CLIPAttention self_attn{nullptr};
+  torch::nn::LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
+  CLIPMLP mlp{nullptr};
+};
+TORCH_MODULE(CLIPEncoderLayer);
+
+struct CLIPTextEmbeddingsImpl : torch::nn::Module {
+  explicit CLIPTextEmbeddingsImpl(const CLIPTextConfig& c);
+  torch::Tensor forward(const torch::Tensor& ids);  // [B, N] -> [B, N, W]
+
+  torch::nn::Embedding token_embedding{nullptr}, position_embedding{nullptr};
+};
+TORCH_MODULE(CLIPTextEmbeddings);
+
+struct CLIPEncoderImpl : torch::nn::Module {
+  explicit CLIPEncoderImpl(const CLIPTextConfig& c);
+  torch::nn::ModuleList layers{nullptr};  // of CLIPEncoderLayer
+};
+TORCH_MODULE(CLIPEncoder);
+
+// The "text_model." part of the checkpoint.
+struct CLIPTextTransformerImpl : torch::nn::Module {
+  explicit CLIPTextTransformerImpl(const CLIPTextConfig& c);
+
+  CLIPTextEmbeddings embeddings{nullptr};
+  CLIPEncoder encoder{nullptr};
+  torch::nn::LayerNorm final_layer_norm{nullptr};
+};
+TORCH_MODULE(CLIPTextTransformer);
+
+struct CLIPTextModelImpl : torch::nn::Module {
+  // Registers text_projection when config.with_projection.
+  explicit CLIPTextModelImpl(const CLIPTextConfig& config);
+  // The same with config.with_projection replaced by `with_projection`.
+  CLIPTextModelImpl(CLIPTextConfig config, bool with_projection);
+
+  // ids [B, N] integer, N <= max_position_embeddings; causal mask, no padding mask.
+  // Error{Input} for a wrong shape or an id outside [0, vocab_size).
+  CLIPTextOutput forward(const torch::Tensor& ids);
+  const CLIPTextConfig& config() const { return config_; }
+
+  CLIPTextTransformer text_model{nullptr};
+  torch::nn::Linear text_projection{nullptr};  // no bias; only with projection
+
+ private:
+  torch::Tensor pooling_positions(const torch::Tensor& ids) const;  // [B] int64
+
+  CLIPTextConfig config_;
+};
+TORCH_MODULE(CLIPTextModel);
+
+// Builds from <folder>/config.json and loads <folder>/model.safetensors (fp32).
+CLIPTextModel load_clip_text(const std::string& folder);
+// Builds from `config` and loads every parameter from `weights` (canonical transformers names),
+// converted to `dtype`. A "position_ids" buffer in the weights is ignored.
+CLIPTextModel load_clip_text(const io::JsonConfig& config, const io::WeightSource& weights,
+                             torch::ScalarType dtype = torch::kFloat);
+
+}  // namespace pangu_draw::text_encoders
