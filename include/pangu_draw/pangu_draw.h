@@ -48,6 +48,28 @@ struct LoadOptions {
   std::string config_dir;       ///< for single-file checkpoints: a diffusers folder with configs
 };
 
+/// A style term of PanGu-Draw's style-guided CFG: eps += scale * (eps(c_style) - eps(c)),
+/// with c_style = the style's prefix + the prompt.
+struct Style {
+  std::string name;   ///< a style the model lists in its styles.json ("aesthetic"), or a custom
+                      ///< prefix (any text that is not a plain lower-case name, e.g. "ink painting, ")
+  float scale = 0.0f;
+};
+
+/// One model taking part in a run: PanGu-Draw's time-decoupled structure/texture generators
+/// and Coop-Diffusion's cooperating models are lists of these (see docs/coop-diffusion.md).
+struct Expert {
+  std::string model_path;       ///< "" = the pipeline's own model; else a folder or single file
+  float weight = 1.0f;          ///< d_i: fused eps = sum d_i eps_i / sum d_i over active experts
+  float from_t = -1.0f;         ///< active for timesteps to_t <= t < from_t (-1: no upper bound)
+  float to_t = -1.0f;           ///< (-1: no lower bound)
+  int width = 0, height = 0;    ///< the size it works at (0: the request's size)
+  float cfg_scale = -1.0f;      ///< its own guidance scale (-1: the request's)
+  std::string controlnet_path;  ///< its own ControlNet and control image (optional)
+  std::string control_image_path;
+  float control_scale = 1.0f;
+};
+
 /// One generation request. Defaults follow diffusers' StableDiffusionPipeline.
 struct Request {
   std::string prompt;
@@ -66,6 +88,11 @@ struct Request {
   float control_scale = 1.0f;
   std::string init_noise_path;  ///< optional safetensors with the initial noise (standard normal)
   std::string save_latent_path; ///< optional: write the final latent here
+  std::vector<Style> styles;    ///< style-guided CFG terms (one extra UNet branch each)
+  std::vector<Expert> experts;  ///< empty: the loaded model alone
+  bool naive_latent_resize = false;  ///< hand latents between sizes by resizing z_t (comparison only)
+  std::string enhance_cmd;      ///< external prompt enhancer: prompt on stdin, new prompt on stdout
+  int enhance_timeout_ms = 30000;
 };
 
 /// What a run produced.

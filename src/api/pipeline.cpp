@@ -1,6 +1,8 @@
 // pipeline.cpp: the public Pipeline — public types <-> internal run, one place that turns
 // LibTorch exceptions into pangu_draw::Error{Runtime, "<stage>: ..."}.
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <random>
 #include <sstream>
 
@@ -13,6 +15,8 @@
 #include "io/atomic_file.h"
 #include "io/png.h"
 #include "io/safetensors.h"
+#include "api/run_builder.h"
+#include "pipeline/prompt_enhance.h"
 #include "pipeline/txt2img.h"
 
 namespace pangu_draw {
@@ -20,6 +24,20 @@ namespace pangu_draw {
 struct Pipeline::Impl {
   std::shared_ptr<const pipeline::ModelBundle> model;
   LoadOptions options;
+  // Other models named by experts, loaded once and kept for later requests.
+  mutable std::mutex cache_mutex;
+  mutable std::map<std::string, std::shared_ptr<const pipeline::ModelBundle>> cache;
+
+  std::shared_ptr<const pipeline::ModelBundle> expert_model(const std::string& path) const {
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    auto& slot = cache[path];
+    if (!slot) {
+      pipeline::LoadSettings settings;
+      settings.dtype = model->dtype;
+      slot = pipeline::load_bundle(path, settings);
+    }
+    return slot;
+  }
 };
 
 namespace {
@@ -50,31 +68,10 @@ Image to_image(const torch::Tensor& image) {  // [1, 3, H, W] in [-1, 1]
   return out;
 }
 
-torch::Tensor control_hint(const std::string& path, int64_t width, int64_t height) {
-  Image img = io::read_image(path);
-  PD_CHECK(img.width == width && img.height == height, Usage,
-           path << ": control image is " << img.width << "x" << img.height
-                << ", but the image to generate is " << width << "x" << height
-                << "; resize it or change --width/--height");
-  auto t = torch::from_blob(img.rgb.data(), {img.height, img.width, 3}, torch::kUInt8).clone();
-  return t.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat) / 255.0;  // [1, 3, H, W] in [0, 1]
-}
 
-torch::Tensor read_init_noise(const std::string& path, const std::vector<int64_t>& shape) {
-  auto file = io::SafetensorsFile::open(path);
-  const auto names = file->names();
-  PD_CHECK(names.size() == 1, Input,
-           path << ": --init-noise needs a file with exactly one tensor, found " << names.size());
-  auto t = file->load(names[0]);
-  const bool ok = (t.dim() == 4 && t.sizes().vec() == shape) ||
-                  (t.dim() == 3 && t.sizes().vec() == std::vector<int64_t>(shape.begin() + 1, shape.end()));
-  PD_CHECK(ok, Input, path << ": noise is " << core::shape_str(t.sizes()) << ", this run needs "
-                           << core::shape_str(shape) << " (latent of the requested size)");
-  return t.reshape(shape);
-}
 
-std::string parameters_text(const Request& r, int64_t seed, int64_t w, int64_t h,
-                            const std::string& model) {
+std::string parameters_text(const Request& r, const std::string& original_prompt, int64_t seed,
+                            int64_t w, int64_t h, const std::string& model) {
   std::ostringstream os;
   os << r.prompt << "\n";
   if (!r.negative_prompt.empty()) os << "Negative prompt: " << r.negative_prompt << "\n";
@@ -82,6 +79,12 @@ std::string parameters_text(const Request& r, int64_t seed, int64_t w, int64_t h
      << ", CFG scale: " << r.cfg_scale << ", Seed: " << seed << ", Size: " << w << "x" << h
      << ", Model: " << model;
   if (!r.controlnet_path.empty()) os << ", ControlNet: " << r.controlnet_path << ", Control scale: " << r.control_scale;
+  for (const auto& s : r.styles) os << ", Style: " << s.name << " " << s.scale;
+  for (const auto& e : r.experts) {
+    os << ", Expert: " << (e.model_path.empty() ? model : e.model_path) << " w" << e.weight;
+    if (e.from_t >= 0 || e.to_t >= 0) os << " t[" << e.to_t << "," << e.from_t << ")";
+  }
+  if (original_prompt != r.prompt) os << ", Original prompt: " << original_prompt;
   os << ", Version: pangu-draw";
   return os.str();
 }
@@ -111,29 +114,6 @@ Pipeline Pipeline::load(const std::string& model_path, const LoadOptions& option
 
 namespace {
 
-pipeline::TextToImage build_run(const Request& r, const pipeline::ModelBundle& model) {
-  pipeline::TextToImage run;
-  run.prompt = r.prompt;
-  run.negative_prompt = r.negative_prompt;
-  run.width = r.width ? r.width : model.native_width;
-  run.height = r.height ? r.height : model.native_height;
-  run.steps = r.steps;
-  run.sampler = r.sampler;
-  run.karras = r.schedule == "karras";
-  run.eta = r.eta;
-  run.guidance.cfg = r.cfg_scale;
-  if (!r.controlnet_path.empty()) {
-    pipeline::ControlInput control;
-    control.net = unet::load_controlnet(r.controlnet_path, model.dtype);
-    control.hint = control_hint(r.control_image_path, run.width, run.height);
-    control.scale = r.control_scale;
-    run.controls.push_back(control);
-  }
-  if (!r.init_noise_path.empty()) {
-    run.init_noise = read_init_noise(r.init_noise_path, model.latent_shape(run.width, run.height));
-  }
-  return run;
-}
 
 std::string indexed_path(const std::string& path, int index, int count) {
   if (count == 1) return path;
@@ -145,26 +125,76 @@ std::string indexed_path(const std::string& path, int index, int count) {
 
 }  // namespace
 
+namespace {
+
+struct PreparedRun {
+  std::string prompt;
+  pipeline::TextToImage plain;       // used when there are no experts
+  std::vector<coop::Expert> experts;
+  coop::CoopSettings coop;
+};
+
+PreparedRun prepare(const Request& r, const Pipeline::Impl& impl) {
+  PreparedRun run;
+  run.prompt = r.prompt;
+  if (!r.enhance_cmd.empty()) {
+    run.prompt = pipeline::enhance_prompt(r.prompt, r.enhance_cmd, r.enhance_timeout_ms).prompt;
+  }
+  if (r.experts.empty()) {
+    run.plain = api::build_run(r, run.prompt, impl.model);
+    return run;
+  }
+  run.experts = api::build_experts(r, run.prompt, impl.model,
+                                   [&](const std::string& path) { return impl.expert_model(path); });
+  run.coop.sampler = r.sampler;
+  run.coop.options.steps = r.steps;
+  run.coop.options.karras = r.schedule == "karras";
+  run.coop.options.eta = r.eta;
+  run.coop.naive_latent_resize = r.naive_latent_resize;
+  if (!r.init_noise_path.empty()) {
+    run.coop.init_noise = api::read_init_noise(r.init_noise_path, run.experts.front().latent_shape);
+  }
+  return run;
+}
+
+pipeline::Generated run_once(PreparedRun& run, const Pipeline::Impl& impl, int64_t seed,
+                             const std::function<void(int, int)>& on_step) {
+  if (run.experts.empty()) {
+    run.plain.seed = seed;
+    run.plain.on_step = on_step;
+    return pipeline::run_txt2img(impl.model, run.plain);
+  }
+  run.coop.seed = seed;
+  run.coop.options.seed = seed;
+  run.coop.options.on_step = on_step;
+  return coop::run_experts(run.experts, run.coop);
+}
+
+}  // namespace
+
 Result Pipeline::generate(const Request& request, const ProgressFn& on_step) const {
   PD_CHECK(impl_, Usage, "Pipeline::generate called on an empty Pipeline; use Pipeline::load");
   const auto& model = *impl_->model;
   api::validate_request(request, static_cast<int>(model.native_width), static_cast<int>(model.native_height));
-  pipeline::TextToImage run = guarded("preparing the run", [&] { return build_run(request, model); });
+  PreparedRun run = guarded("preparing the run", [&] { return prepare(request, *impl_); });
   Result result;
   const int64_t base_seed = pick_seed(request.seed);
+  auto progress = [&](int step, int steps) {
+    if (on_step && !on_step(step, steps)) throw Error(ErrorKind::Runtime, "cancelled by the caller");
+  };
   for (int i = 0; i < request.batch_count; ++i) {
-    run.seed = base_seed + i;
-    run.on_step = [&](int step, int steps) {
-      if (on_step && !on_step(step, steps)) throw Error(ErrorKind::Runtime, "cancelled by the caller");
-    };
-    auto out = guarded("generating", [&] { return pipeline::run_txt2img(impl_->model, run); });
+    const int64_t seed = base_seed + i;
+    auto out = guarded("generating", [&] { return run_once(run, *impl_, seed, progress); });
     if (!request.save_latent_path.empty()) {
       io::save_safetensors(indexed_path(request.save_latent_path, i, request.batch_count),
                            {{"latent", out.latent.contiguous()}});
     }
     result.images.push_back(to_image(out.image));
-    result.seeds.push_back(run.seed);
-    result.parameters.push_back(parameters_text(request, run.seed, run.width, run.height, model.name));
+    result.seeds.push_back(seed);
+    Request shown = request;
+    shown.prompt = run.prompt;
+    result.parameters.push_back(parameters_text(shown, request.prompt, seed, out.image.size(3),
+                                                out.image.size(2), model.name));
   }
   return result;
 }

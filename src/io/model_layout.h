@@ -23,6 +23,8 @@ class ModelLayout {
 
   const std::string& path() const { return path_; }
   bool single_file() const { return file_ != nullptr; }
+  // The folder holding model_index.json and the component folders (for single files: --config).
+  const std::string& root() const { return config_root_; }
   // model_index.json (an empty object when the folder has none).
   const JsonConfig& model_index() const { return *model_index_; }
   // True when the component's folder exists (unet, vae, text_encoder_2, controlnet, ...).

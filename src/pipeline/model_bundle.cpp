@@ -1,6 +1,8 @@
 // model_bundle.cpp
 #include "pipeline/model_bundle.h"
 
+#include <unistd.h>
+
 #include "core/error.h"
 #include "core/log.h"
 
@@ -36,6 +38,16 @@ double fingerprint(torch::nn::Module& module) {
   return acc;
 }
 
+// styles.json: {"aesthetic": "義 ", ...}; absent file = no named styles.
+std::map<std::string, std::string> read_styles(const io::ModelLayout& layout) {
+  std::map<std::string, std::string> styles;
+  const std::string path = layout.root() + "/styles.json";
+  if (::access(path.c_str(), F_OK) != 0) return styles;
+  const io::JsonConfig json = io::JsonConfig::load(path);
+  for (const auto& [name, prefix] : json.raw().items()) styles[name] = json.get_string(name);
+  return styles;
+}
+
 }  // namespace
 
 std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const LoadSettings& settings) {
@@ -48,6 +60,7 @@ std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const Lo
   bundle->conditioner = text_encoders::load_conditioner(layout, settings.dtype);
   bundle->unet = unet::load_unet(layout.config("unet"), layout.weights("unet"), settings.dtype);
   bundle->vae = vae::load_vae(layout.config("vae"), layout.weights("vae"), settings.dtype);
+  bundle->styles = read_styles(layout);
   bundle->vae_fingerprint = fingerprint(*bundle->vae);
   bundle->scheduler = schedulers::NoiseScheduleConfig::from_json(layout.config("scheduler"));
   const int64_t sample = layout.config("unet").get_int("sample_size", 64);

@@ -2,6 +2,7 @@
 // scheduler config — immutable after loading and shared by every run that uses it.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,8 @@ struct ModelBundle {
   // Identifies the latent space: equal for models whose VAE weights are equal (Coop-Diffusion
   // and expert hand-overs skip the pixel round trip between such models).
   double vae_fingerprint = 0.0;
+  // Styles for style-guided CFG: name -> prompt prefix, from the model's styles.json.
+  std::map<std::string, std::string> styles;
 
   // Latent [1, C, h, w] shape for an image of width x height.
   std::vector<int64_t> latent_shape(int64_t width, int64_t height) const;

@@ -1,0 +1,33 @@
+// run_builder.h: a validated public Request -> the internal run: style prompts, experts
+// (time-decoupled / Coop-Diffusion), ControlNets, initial noise.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "coop/coop_run.h"
+#include "pangu_draw/pangu_draw.h"
+#include "pipeline/txt2img.h"
+
+namespace pangu_draw::api {
+
+using ModelLoader = std::function<std::shared_ptr<const pipeline::ModelBundle>(const std::string& path)>;
+
+// The plain single-model run.
+pipeline::TextToImage build_run(const Request& r, const std::string& prompt,
+                                std::shared_ptr<const pipeline::ModelBundle> model);
+
+// The experts of r.experts ("" = `model`), each with its own conditioning and controls.
+std::vector<coop::Expert> build_experts(const Request& r, const std::string& prompt,
+                                        std::shared_ptr<const pipeline::ModelBundle> model,
+                                        const ModelLoader& load);
+
+// The --init-noise tensor, [1, C, h, w] or [C, h, w], checked against `shape`.
+torch::Tensor read_init_noise(const std::string& path, const std::vector<int64_t>& shape);
+
+// Style prompts and scales for one model (styles with scale 0 add no branch).
+void resolve_styles(const Request& r, const std::string& prompt, const pipeline::ModelBundle& model,
+                    std::vector<std::string>& style_prompts, std::vector<double>& scales);
+
+}  // namespace pangu_draw::api
