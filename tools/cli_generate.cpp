@@ -39,6 +39,15 @@ CLI::App* add_generate(CLI::App& app, GenerateArgs& a) {
   cmd->add_option("-o,--output", a.output, "Output PNG (batches add _0, _1, ...)")->capture_default_str()->group("Output");
   cmd->add_flag("--overwrite", a.overwrite, "Replace existing output files")->group("Output");
   cmd->add_option("--save-latent", r.save_latent_path, "Also write the final latent (safetensors)")->group("Output");
+  cmd->add_option("--enhance-cmd", r.enhance_cmd,
+                  "Prompt enhancer: a shell command reading the prompt on stdin, printing a new one")
+      ->group("Prompt");
+  cmd->add_option("--enhance-timeout", r.enhance_timeout_ms, "Enhancer time limit in ms")
+      ->capture_default_str()->group("Prompt");
+  cmd->add_flag("--naive-latent-resize", r.naive_latent_resize,
+                "Hand latents between sizes by resizing z_t (only to compare with the default)")
+      ->group("Coop-Diffusion");
+  add_expert_flags(*cmd, a.experts);
   return cmd;
 }
 
@@ -64,7 +73,9 @@ void check_outputs_free(const GenerateArgs& a) {
 
 }  // namespace
 
-void run_generate(const GenerateArgs& a, bool show_progress) {
+void run_generate(const GenerateArgs& args, bool show_progress) {
+  GenerateArgs a = args;
+  apply_expert_flags(a.experts, a.request);
   check_outputs_free(a);  // fail before minutes of work, not after
   Pipeline pipe = Pipeline::load(a.model_path, a.load);
   auto start = std::chrono::steady_clock::now();

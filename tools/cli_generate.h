@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_experts.h"
 #include "pangu_draw/pangu_draw.h"
 
 namespace pangu_draw::cli {
@@ -13,6 +14,7 @@ struct GenerateArgs {
   bool overwrite = false;
   LoadOptions load;
   Request request;
+  ExpertArgs experts;
 };
 
 // Registers the subcommand and its flags, bound to `args`.

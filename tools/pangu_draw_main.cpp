@@ -37,6 +37,12 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "Debug output (detected configs, timings)");
   pangu_draw::cli::GenerateArgs generate;
   auto* gen_cmd = pangu_draw::cli::add_generate(app, generate);
+  std::string ckpt, converted, cast;
+  auto* convert_cmd = app.add_subcommand(
+      "convert", "Convert a MindSpore .ckpt (PanGu-Draw 3.0 release) to a .safetensors single file");
+  convert_cmd->add_option("--mindspore", ckpt, "The .ckpt file")->required();
+  convert_cmd->add_option("-o,--output", converted, "The .safetensors file to write")->required();
+  convert_cmd->add_option("--cast", cast, "Store floats as F16, BF16 or F32 (default: as stored)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -46,6 +52,10 @@ int main(int argc, char** argv) {
   try {
     pangu_draw::set_log_level(quiet ? "error" : verbose ? "debug" : "info");
     if (gen_cmd->parsed()) pangu_draw::cli::run_generate(generate, !quiet);
+    if (convert_cmd->parsed()) {
+      const auto n = pangu_draw::convert_mindspore_checkpoint(ckpt, converted, cast);
+      std::fprintf(stderr, "wrote %zu tensors to %s\n", n, converted.c_str());
+    }
     return 0;
   } catch (const pangu_draw::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -126,6 +126,12 @@ void write_png(const std::string& path, const Image& image, const std::string& p
 /// Reads the tEXt chunk `key` of a PNG file ("" when absent).
 std::string read_png_text(const std::string& path, const std::string& key = "parameters");
 
+/// Converts a MindSpore .ckpt (the PanGu-Draw 3.0 release format) into an original-layout
+/// .safetensors single file that Pipeline::load reads (with LoadOptions::config_dir).
+/// `cast`: "" keeps each tensor's dtype, or "F16" / "BF16" / "F32". Returns the tensor count.
+std::size_t convert_mindspore_checkpoint(const std::string& ckpt_path, const std::string& out_path,
+                                         const std::string& cast = "");
+
 /// Library log level on stderr: "debug", "info" (default), "warn", "error" or "off".
 void set_log_level(const std::string& level);
 

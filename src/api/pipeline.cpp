@@ -13,6 +13,7 @@
 #include "core/runtime.h"
 #include "core/tensor_check.h"
 #include "io/atomic_file.h"
+#include "io/mindspore_ckpt.h"
 #include "io/png.h"
 #include "io/safetensors.h"
 #include "api/run_builder.h"
@@ -206,6 +207,14 @@ void write_png(const std::string& path, const Image& image, const std::string& p
 
 std::string read_png_text(const std::string& path, const std::string& key) {
   return io::png_text(io::read_file(path, size_t(1) << 30), key);
+}
+
+std::size_t convert_mindspore_checkpoint(const std::string& ckpt_path, const std::string& out_path,
+                                         const std::string& cast) {
+  return guarded("converting", [&] {
+    auto ckpt = io::MindSporeCheckpoint::open(ckpt_path);
+    return io::convert_mindspore_to_safetensors(*ckpt, out_path, cast);
+  });
 }
 
 void set_log_level(const std::string& level) {
