@@ -19,8 +19,12 @@ size_t host_at(const std::vector<Expert>& experts, double t) {
                                                     << "; make the experts' from-t/to-t ranges cover 0..1000");
 }
 
-// The hand-over between stages: a clean estimate at step `i` from the outgoing stage, moved
-// into the incoming host's space and size, re-noised to step i with fresh noise.
+}  // namespace
+
+torch::Tensor hand_over_noise(const std::vector<int64_t>& shape, int64_t seed, int i) {
+  return pipeline::seeded_noise(shape, seed + 1000003 * (i + 1));
+}
+
 torch::Tensor hand_over(const torch::Tensor& x_vp, const Expert& from, const Expert& to,
                         const schedulers::Denoiser& outgoing, const schedulers::Sampler& sampler,
                         const schedulers::NoiseScheduleConfig& run_schedule, int i,
@@ -34,11 +38,8 @@ torch::Tensor hand_over(const torch::Tensor& x_vp, const Expert& from, const Exp
   const double ab = info.alpha_bar;
   auto eps = schedulers::NoiseSchedule(run_schedule).to_eps(outgoing(x_vp, info), x_vp, ab);
   auto x0 = map_clean_latent(x0_from_eps(eps, x_vp, ab), *from.model, *to.model, to.latent_shape);
-  auto fresh = pipeline::seeded_noise(to.latent_shape, settings.seed + 1000003 * (i + 1));
-  return noised(x0, fresh, ab);
+  return noised(x0, hand_over_noise(to.latent_shape, settings.seed, i), ab);
 }
-
-}  // namespace
 
 std::vector<Stage> plan_stages(const std::vector<Expert>& experts, const schedulers::Sampler& sampler) {
   PD_CHECK(!experts.empty(), Usage, "a run needs at least one model");

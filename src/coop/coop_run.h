@@ -30,6 +30,17 @@ struct CoopSettings {
   bool naive_latent_resize = false;    // hand over by resizing z_t (comparison only)
 };
 
+// The hand-over between stages at step i: the outgoing stage's clean estimate x̂0 at step i,
+// moved into the incoming host's space and size, re-noised to step i with fresh noise (seeded
+// from settings.seed and i); or the resized noisy latent when settings.naive_latent_resize.
+torch::Tensor hand_over(const torch::Tensor& x_vp, const Expert& from, const Expert& to,
+                        const schedulers::Denoiser& outgoing, const schedulers::Sampler& sampler,
+                        const schedulers::NoiseScheduleConfig& run_schedule, int i,
+                        const CoopSettings& settings);
+
+// The fresh noise hand_over adds at step i.
+torch::Tensor hand_over_noise(const std::vector<int64_t>& shape, int64_t seed, int i);
+
 // Runs the plan; the final latent lives in the last stage's host space and is decoded by its VAE.
 pipeline::Generated run_experts(const std::vector<Expert>& experts, const CoopSettings& settings);
 

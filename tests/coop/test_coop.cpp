@@ -1,0 +1,211 @@
+// Coop-Diffusion and time-decoupled experts on the fixtures: one expert is bit-identical to the
+// plain pipeline, identical experts fuse to one, two copies of a model as structure + texture
+// give the single-model run, the bridging formulas match an independent tensor computation, and
+// low -> high resolution plans run.
+#include <gtest/gtest.h>
+
+#include "coop/coop_run.h"
+#include "coop/latent_bridge.h"
+#include "io/safetensors.h"
+#include "pipeline/txt2img.h"
+#include "support/fixtures.h"
+
+namespace pt = pangu_draw::testing;
+namespace coop = pangu_draw::coop;
+using pangu_draw::Pipeline;
+using pangu_draw::Request;
+
+namespace {
+
+// The two fixture sets with different VAEs and prediction types used for bridging (sd1, sd2).
+std::string set_a() { return "sd1"; }
+std::string set_b() { return "sd2"; }
+
+torch::Tensor latent_of(const Pipeline& pipe, Request r) {
+  const auto dir = pt::temp_dir("coop");
+  r.save_latent_path = dir + "/z.safetensors";
+  pipe.generate(r);
+  return pangu_draw::io::SafetensorsFile::open(r.save_latent_path)->load("latent");
+}
+
+Request base_request(const std::string& sampler) {
+  Request r;
+  r.prompt = "a photo of an astronaut riding a horse on the moon";
+  r.steps = 6;
+  r.seed = 5;
+  r.sampler = sampler;
+  r.cfg_scale = 5.0f;
+  return r;
+}
+
+std::shared_ptr<const pangu_draw::pipeline::ModelBundle> bundle(const std::string& set) {
+  return pangu_draw::pipeline::load_bundle(pt::model_dir(set), {});
+}
+
+}  // namespace
+
+TEST(Coop, OneExpertIsBitIdenticalToThePlainPipeline) {
+  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  for (const char* sampler : {"euler", "dpmpp_2m", "heun"}) {
+    auto r = base_request(sampler);
+    auto plain = latent_of(pipe, r);
+    r.experts = {pangu_draw::Expert{}};
+    EXPECT_TRUE(torch::equal(plain, latent_of(pipe, r))) << sampler;
+  }
+}
+
+TEST(Coop, TwoIdenticalExpertsAtHalfWeightEqualOne) {
+  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto r = base_request("dpmpp_2m");
+  auto plain = latent_of(pipe, r);
+  pangu_draw::Expert half;
+  half.weight = 0.5f;
+  r.experts = {half, half};
+  EXPECT_TRUE(torch::equal(plain, latent_of(pipe, r)));
+}
+
+TEST(TimeDecoupled, TwoCopiesOfOneModelGiveTheSingleModelRun) {
+  for (const auto& set : pt::fixture_sets()) {
+    auto pipe = Pipeline::load(pt::model_dir(set));
+    auto r = base_request("dpmpp_2m");  // multistep: the history must survive the hand-over
+    auto plain = latent_of(pipe, r);
+    pangu_draw::Expert structure, texture;
+    structure.to_t = 500;
+    texture.from_t = 500;
+    texture.model_path = pt::model_dir(set) + "/";  // a second load of the same files
+    r.experts = {structure, texture};
+    EXPECT_TRUE(torch::equal(plain, latent_of(pipe, r))) << set;
+  }
+}
+
+TEST(LatentBridge, FormulasMatchAnIndependentComputation) {
+  auto a = bundle(set_a()), b = bundle(set_b());
+  auto x0 = torch::randn({1, 4, 8, 8});
+  auto eps = torch::randn({1, 4, 8, 8});
+  const double ab = 0.3;
+  auto z = coop::noised(x0, eps, ab);
+  PD_EXPECT_CLOSE(z, std::sqrt(ab) * x0 + std::sqrt(1 - ab) * eps, 1e-6, "noised");
+  PD_EXPECT_CLOSE(coop::x0_from_eps(eps, z, ab), x0, 1e-5, "x0_from_eps");
+  PD_EXPECT_CLOSE(coop::eps_from_x0(x0, z, ab), eps, 1e-5, "eps_from_x0");
+  // B's clean latent -> pixels -> A's clean latent, by hand with the VAE modules.
+  torch::InferenceMode guard;
+  pangu_draw::vae::AutoencoderKL va = a->vae, vb = b->vae;
+  auto image = vb->decode(x0 / vb->config().scaling_factor);
+  auto expect = va->encode(image.clamp(-1, 1)).mean * va->config().scaling_factor;
+  PD_EXPECT_CLOSE(coop::map_clean_latent(x0, *b, *a, {1, 4, 8, 8}), expect, 1e-5, "map_clean_latent");
+  EXPECT_FALSE(coop::same_latent_space(*a, *b));
+  EXPECT_TRUE(coop::same_latent_space(*a, *bundle(set_a())));
+}
+
+TEST(LatentBridge, HandOverBetweenDifferentVAEsIsDecodeEncodeRenoise) {
+  auto a = bundle(set_a()), b = bundle(set_b());
+  coop::Expert from, to;
+  from.model = a;
+  from.latent_shape = {1, 4, 8, 8};
+  to.model = b;
+  to.latent_shape = {1, 4, 8, 8};
+  auto eps_out = torch::randn({1, 4, 8, 8});
+  pangu_draw::schedulers::Denoiser outgoing = [&](const torch::Tensor&, const pangu_draw::schedulers::StepInfo&) {
+    return eps_out;
+  };
+  pangu_draw::schedulers::SamplerOptions options;
+  options.steps = 10;
+  auto sampler = pangu_draw::schedulers::make_sampler("euler", a->scheduler, options);
+  coop::CoopSettings settings;
+  settings.seed = 17;
+  auto x_vp = torch::randn({1, 4, 8, 8});
+  const int i = 4;
+  auto got = coop::hand_over(x_vp, from, to, outgoing, *sampler, a->scheduler, i, settings);
+  // Independent: x̂0 from the eps prediction, decode with A, encode with B, re-noise.
+  torch::InferenceMode guard;
+  pangu_draw::vae::AutoencoderKL va = a->vae, vb = b->vae;
+  const double ab = sampler->step_info(i).alpha_bar;
+  auto x0 = (x_vp - std::sqrt(1 - ab) * eps_out) / std::sqrt(ab);
+  auto image = va->decode(x0 / va->config().scaling_factor).clamp(-1, 1);
+  auto z0 = vb->encode(image).mean * vb->config().scaling_factor;
+  auto expect = std::sqrt(ab) * z0 + std::sqrt(1 - ab) * coop::hand_over_noise({1, 4, 8, 8}, 17, i);
+  PD_EXPECT_CLOSE(got, expect, 1e-5, "hand-over");
+}
+
+TEST(TimeDecoupled, HandOverBetweenModelsWithDifferentVAEsRuns) {
+  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto r = base_request("euler");
+  pangu_draw::Expert structure, texture;
+  structure.to_t = 500;
+  texture.from_t = 500;
+  texture.model_path = pt::model_dir(set_b());
+  r.experts = {structure, texture};
+  auto fused = latent_of(pipe, r);
+  EXPECT_TRUE(torch::isfinite(fused).all().item<bool>());
+  EXPECT_FALSE(torch::equal(fused, latent_of(pipe, base_request("euler"))));
+}
+
+TEST(Coop, LowToHighResolutionPlanRunsWithBothBridges) {
+  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  for (bool naive : {false, true}) {
+    auto r = base_request("euler");
+    r.width = r.height = 64;
+    pangu_draw::Expert low, high;
+    low.width = low.height = 32;
+    low.to_t = 500;
+    high.from_t = 500;
+    if (!naive) high.model_path = pt::model_dir(set_b());  // naive needs one VAE
+    r.experts = {low, high};
+    r.naive_latent_resize = naive;
+    auto result = pipe.generate(r);
+    EXPECT_EQ(result.images.at(0).width, 64) << naive;
+    EXPECT_EQ(result.images.at(0).height, 64) << naive;
+    auto z = latent_of(pipe, r);
+    EXPECT_EQ(z.sizes().vec(), (std::vector<int64_t>{1, 4, 8, 8}));
+    EXPECT_TRUE(torch::isfinite(z).all().item<bool>());
+  }
+}
+
+TEST(Coop, TwoModelsWithDifferentLatentSpacesFuseEveryStep) {
+  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto r = base_request("euler");
+  pangu_draw::Expert a, b;
+  a.weight = 0.5f;
+  b.weight = 0.5f;
+  b.model_path = pt::model_dir(set_b());
+  r.experts = {a, b};
+  auto z = latent_of(pipe, r);
+  EXPECT_TRUE(torch::isfinite(z).all().item<bool>());
+  EXPECT_FALSE(torch::equal(z, latent_of(pipe, base_request("euler"))));
+}
+
+TEST(Coop, MultiControlExpertsEachWithItsOwnControlNet) {
+  for (const auto& c : pt::cases(set_a()).at("sampling_cases")) {
+    if (!c.contains("controlnet")) continue;
+    const std::string root = pt::fixtures_root() + "/" + set_a() + "/";
+    auto pipe = Pipeline::load(pt::model_dir(set_a()));
+    auto r = base_request("euler");
+    pangu_draw::Expert edge, layout;
+    edge.controlnet_path = layout.controlnet_path = root + c.at("controlnet").get<std::string>();
+    edge.control_image_path = layout.control_image_path = root + c.at("control_image").get<std::string>();
+    edge.control_scale = 0.8f;
+    layout.control_scale = 0.3f;
+    edge.weight = layout.weight = 0.5f;
+    r.experts = {edge, layout};
+    auto z = latent_of(pipe, r);
+    EXPECT_TRUE(torch::isfinite(z).all().item<bool>());
+    EXPECT_FALSE(torch::equal(z, latent_of(pipe, base_request("euler"))));
+    return;
+  }
+  GTEST_SKIP() << "no ControlNet fixture";
+}
+
+TEST(Coop, AGapInTheExpertsTimeRangesIsAUsageError) {
+  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto r = base_request("euler");
+  pangu_draw::Expert early;
+  early.to_t = 500;
+  r.experts = {early};
+  try {
+    pipe.generate(r);
+    FAIL();
+  } catch (const pangu_draw::Error& e) {
+    EXPECT_EQ(e.kind, pangu_draw::ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("no expert is active"), std::string::npos) << e.what();
+  }
+}
