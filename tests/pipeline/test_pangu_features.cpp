@@ -1,0 +1,171 @@
+// PanGu-Draw's inference features on the fixtures: style-guided CFG (formula, batching, the
+// zero-scale identity, styles.json names), size-bucket conditioning, bilingual prompts, the
+// prompt-enhancement hook.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "io/safetensors.h"
+#include "pipeline/prompt_enhance.h"
+#include "pipeline/txt2img.h"
+#include "support/fixtures.h"
+
+namespace fs = std::filesystem;
+namespace pt = pangu_draw::testing;
+namespace pl = pangu_draw::pipeline;
+using pangu_draw::Pipeline;
+using pangu_draw::Request;
+
+namespace {
+
+// Fixture sets whose model_index.json declares size buckets (the PanGu-Draw family).
+std::vector<std::string> bucket_sets() {
+  std::vector<std::string> out;
+  for (const auto& set : pt::fixture_sets()) {
+    if (pt::read_json(pt::model_dir(set) + "/model_index.json").contains("size_buckets")) out.push_back(set);
+  }
+  return out;
+}
+
+// A copy of a fixture model (component folders linked) with a styles.json beside it.
+std::string model_with_styles(const std::string& set) {
+  const auto dir = pt::temp_dir("styled");
+  for (const auto& e : fs::directory_iterator(pt::model_dir(set))) {
+    if (e.is_directory()) fs::create_directory_symlink(e.path(), dir + "/" + e.path().filename().string());
+    else fs::copy_file(e.path(), dir + "/" + e.path().filename().string());
+  }
+  std::ofstream(dir + "/styles.json") << R"({"aesthetic": "義 ", "anime": "饅 "})";
+  return dir;
+}
+
+torch::Tensor latent_of(const Pipeline& pipe, Request r) {
+  r.save_latent_path = pt::temp_dir("pangu") + "/z.safetensors";
+  pipe.generate(r);
+  return pangu_draw::io::SafetensorsFile::open(r.save_latent_path)->load("latent");
+}
+
+Request request(const std::string& prompt) {
+  Request r;
+  r.prompt = prompt;
+  r.steps = 4;
+  r.seed = 9;
+  r.cfg_scale = 6.0f;
+  return r;
+}
+
+}  // namespace
+
+TEST(StyleCFG, BatchedPredictionEqualsTheFormulaOverSeparateCalls) {
+  for (const auto& set : pt::fixture_sets()) {
+    auto model = pl::load_bundle(pt::model_dir(set), {});
+    const std::string prompt = "a red cube", style = "ink painting, " + prompt;
+    const int64_t w = model->native_width, h = model->native_height;
+    auto g = pl::guided_conditioning(*model, prompt, "", {style}, {6.0, {4.0}}, w, h);
+    ASSERT_EQ(g.plan.size(), 3);
+    auto denoiser = pl::make_denoiser(model, g, {});
+    auto x = torch::randn(model->latent_shape(w, h));
+    pangu_draw::schedulers::StepInfo step;
+    step.timestep = 500;
+    auto batched = denoiser(x, step);
+    // Three separate UNet calls and the paper's formula, element-wise.
+    torch::InferenceMode guard;
+    auto unet = model->unet;
+    auto t = torch::full({1}, 500.0);
+    auto call = [&](const pangu_draw::text_encoders::Conditioning& c) {
+      pangu_draw::unet::UNetExtra extra;
+      extra.text_embeds = c.pooled;
+      extra.time_ids = c.time_ids;
+      return unet->forward(x, t, c.context, extra);
+    };
+    auto u = call(model->conditioner->encode_negative("", w, h));
+    auto c = call(model->conditioner->encode(prompt, w, h));
+    auto s = call(model->conditioner->encode(style, w, h));
+    PD_EXPECT_CLOSE(batched, u + 6.0 * (c - u) + 4.0 * (s - c), 1e-4, set + " style-guided CFG");
+  }
+}
+
+TEST(StyleCFG, ZeroStyleScaleReproducesPlainCFGExactly) {
+  const auto set = pt::fixture_sets().front();
+  auto pipe = Pipeline::load(pt::model_dir(set));
+  auto r = request("a red cube");
+  auto plain = latent_of(pipe, r);
+  r.styles = {{"ink painting, ", 0.0f}};
+  EXPECT_TRUE(torch::equal(plain, latent_of(pipe, r)));
+  r.styles = {{"ink painting, ", 3.0f}};
+  EXPECT_FALSE(torch::equal(plain, latent_of(pipe, r)));
+}
+
+TEST(StyleCFG, NamedStylesComeFromStylesJsonAndUnknownNamesListThem) {
+  const auto set = pt::fixture_sets().front();
+  const auto dir = model_with_styles(set);
+  auto pipe = Pipeline::load(dir);
+  auto r = request("a red cube");
+  r.styles = {{"aesthetic", 4.0f}, {"anime", 2.0f}};
+  auto named = latent_of(pipe, r);
+  r.styles = {{"義 ", 4.0f}, {"饅 ", 2.0f}};  // the same prefixes, given as custom text
+  EXPECT_TRUE(torch::equal(named, latent_of(pipe, r)));
+  r.styles = {{"watercolor", 4.0f}};
+  try {
+    pipe.generate(r);
+    FAIL() << "accepted an unknown style";
+  } catch (const pangu_draw::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(e.kind, pangu_draw::ErrorKind::Usage);
+    EXPECT_NE(msg.find("aesthetic"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("anime"), std::string::npos) << msg;
+  }
+}
+
+TEST(SizeBuckets, UnsupportedSizeListsTheSupportedOnes) {
+  for (const auto& set : bucket_sets()) {
+    auto pipe = Pipeline::load(pt::model_dir(set));
+    auto r = request("a red cube");
+    r.width = 56;
+    r.height = 64;
+    try {
+      pipe.generate(r);
+      FAIL() << set << ": accepted a size outside size_buckets";
+    } catch (const pangu_draw::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("64x64"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Bilingual, ChineseEnglishAndMixedPromptsGiveDistinctFiniteImages) {
+  for (const auto& set : bucket_sets()) {
+    auto pipe = Pipeline::load(pt::model_dir(set));
+    auto zh = latent_of(pipe, request("一只可爱的熊猫在竹林里吃竹子"));
+    auto en = latent_of(pipe, request("a cute panda eating bamboo"));
+    auto mixed = latent_of(pipe, request("赛博朋克风格的城市夜景, neon lights, 4K"));
+    for (const auto* z : {&zh, &en, &mixed}) EXPECT_TRUE(torch::isfinite(*z).all().item<bool>());
+    EXPECT_FALSE(torch::equal(zh, en));
+    EXPECT_FALSE(torch::equal(zh, mixed));
+  }
+}
+
+TEST(PromptEnhance, UsesTheCommandsOutputOrFallsBack) {
+  auto ok = pl::enhance_prompt("a cat", "tr a-z A-Z", 5000);
+  EXPECT_TRUE(ok.used);
+  EXPECT_EQ(ok.prompt, "A CAT");
+  auto failing = pl::enhance_prompt("a cat", "echo nope; exit 3", 5000);
+  EXPECT_FALSE(failing.used);
+  EXPECT_EQ(failing.prompt, "a cat");
+  EXPECT_NE(failing.problem.find("status 3"), std::string::npos) << failing.problem;
+  const auto start = std::chrono::steady_clock::now();
+  auto slow = pl::enhance_prompt("a cat", "sleep 5; echo late", 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_FALSE(slow.used);
+  EXPECT_NE(slow.problem.find("timed out"), std::string::npos) << slow.problem;
+  EXPECT_FALSE(pl::enhance_prompt("a cat", "true", 5000).used);  // empty output
+}
+
+TEST(PromptEnhance, EnhancedPromptIsStoredInTheImageMetadata) {
+  auto pipe = Pipeline::load(pt::model_dir(pt::fixture_sets().front()));
+  auto r = request("a cat");
+  r.steps = 1;
+  r.enhance_cmd = "sed 's/$/, highly detailed/'";
+  auto result = pipe.generate(r);
+  EXPECT_EQ(result.parameters.at(0).rfind("a cat, highly detailed\n", 0), 0u) << result.parameters[0];
+  EXPECT_NE(result.parameters[0].find("Original prompt: a cat"), std::string::npos);
+}
