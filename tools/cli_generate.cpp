@@ -8,8 +8,8 @@
 
 namespace pangu_draw::cli {
 
-CLI::App* add_generate(CLI::App& app, GenerateArgs& a) {
-  auto* cmd = app.add_subcommand("generate", "Generate images from a text prompt");
+void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required) {
+  auto* cmd = &app_cmd;
   auto& r = a.request;
   cmd->add_option("-m,--model", a.model_path, "Diffusers folder or single-file .safetensors checkpoint")
       ->required()->group("Model");
@@ -17,7 +17,8 @@ CLI::App* add_generate(CLI::App& app, GenerateArgs& a) {
       ->group("Model");
   cmd->add_option("--threads", a.load.threads, "CPU threads (0 = all cores)")->capture_default_str()->group("Model");
   cmd->add_option("--dtype", a.load.dtype, "Compute dtype: fp32 or bf16")->capture_default_str()->group("Model");
-  cmd->add_option("-p,--prompt", r.prompt, "What to draw (English or Chinese)")->required()->group("Prompt");
+  cmd->add_option("-p,--prompt", r.prompt, "What to draw (English or Chinese)")
+      ->required(prompt_required)->group("Prompt");
   cmd->add_option("-n,--negative-prompt", r.negative_prompt, "What to avoid")->group("Prompt");
   cmd->add_option("--sampler", r.sampler, "ddim, euler, euler_a, heun, dpmpp_2m, lcm")
       ->capture_default_str()->group("Sampling");
@@ -36,8 +37,6 @@ CLI::App* add_generate(CLI::App& app, GenerateArgs& a) {
   cmd->add_option("--controlnet", r.controlnet_path, "ControlNet folder")->group("Control");
   cmd->add_option("--control-image", r.control_image_path, "Control image (same size as the output)")->group("Control");
   cmd->add_option("--control-scale", r.control_scale, "ControlNet conditioning scale")->capture_default_str()->group("Control");
-  cmd->add_option("-o,--output", a.output, "Output PNG (batches add _0, _1, ...)")->capture_default_str()->group("Output");
-  cmd->add_flag("--overwrite", a.overwrite, "Replace existing output files")->group("Output");
   cmd->add_option("--save-latent", r.save_latent_path, "Also write the final latent (safetensors)")->group("Output");
   cmd->add_option("--enhance-cmd", r.enhance_cmd,
                   "Prompt enhancer: a shell command reading the prompt on stdin, printing a new one")
@@ -48,7 +47,27 @@ CLI::App* add_generate(CLI::App& app, GenerateArgs& a) {
                 "Hand latents between sizes by resizing z_t (only to compare with the default)")
       ->group("Coop-Diffusion");
   add_expert_flags(*cmd, a.experts);
+}
+
+CLI::App* add_generate(CLI::App& app, GenerateArgs& a) {
+  auto* cmd = app.add_subcommand("generate", "Generate images from a text prompt");
+  add_request_flags(*cmd, a, true);
+  cmd->add_option("-o,--output", a.output, "Output PNG (batches add _0, _1, ...)")->capture_default_str()->group("Output");
+  cmd->add_flag("--overwrite", a.overwrite, "Replace existing output files")->group("Output");
   return cmd;
+}
+
+ProgressFn progress_printer(bool show) {
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  return [show, last](int step, int steps) {
+    auto now = std::chrono::steady_clock::now();
+    if (show) {
+      std::fprintf(stderr, "step %d/%d  %.2f s/step\n", step, steps,
+                   std::chrono::duration<double>(now - *last).count());
+    }
+    *last = now;
+    return true;
+  };
 }
 
 namespace {
@@ -78,18 +97,7 @@ void run_generate(const GenerateArgs& args, bool show_progress) {
   apply_expert_flags(a.experts, a.request);
   check_outputs_free(a);  // fail before minutes of work, not after
   Pipeline pipe = Pipeline::load(a.model_path, a.load);
-  auto start = std::chrono::steady_clock::now();
-  auto last = start;
-  ProgressFn progress = [&](int step, int steps) {
-    auto now = std::chrono::steady_clock::now();
-    if (show_progress) {
-      std::fprintf(stderr, "step %d/%d  %.2f s/step\n", step, steps,
-                   std::chrono::duration<double>(now - last).count());
-    }
-    last = now;
-    return true;
-  };
-  Result result = pipe.generate(a.request, progress);
+  Result result = pipe.generate(a.request, progress_printer(show_progress));
   for (size_t i = 0; i < result.images.size(); ++i) {
     const std::string path = output_path(a.output, static_cast<int>(i), static_cast<int>(result.images.size()));
     write_png(path, result.images[i], result.parameters[i], a.overwrite);

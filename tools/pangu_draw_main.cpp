@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "cli_batch.h"
 #include "cli_generate.h"
 #include "pangu_draw/pangu_draw.h"
 
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "Debug output (detected configs, timings)");
   pangu_draw::cli::GenerateArgs generate;
   auto* gen_cmd = pangu_draw::cli::add_generate(app, generate);
+  pangu_draw::cli::BatchArgs batch;
+  auto* batch_cmd = pangu_draw::cli::add_batch(app, batch);
   std::string ckpt, converted, cast;
   auto* convert_cmd = app.add_subcommand(
       "convert", "Convert a MindSpore .ckpt (PanGu-Draw 3.0 release) to a .safetensors single file");
@@ -52,6 +55,7 @@ int main(int argc, char** argv) {
   try {
     pangu_draw::set_log_level(quiet ? "error" : verbose ? "debug" : "info");
     if (gen_cmd->parsed()) pangu_draw::cli::run_generate(generate, !quiet);
+    if (batch_cmd->parsed()) return pangu_draw::cli::run_batch(batch, !quiet);
     if (convert_cmd->parsed()) {
       const auto n = pangu_draw::convert_mindspore_checkpoint(ckpt, converted, cast);
       std::fprintf(stderr, "wrote %zu tensors to %s\n", n, converted.c_str());

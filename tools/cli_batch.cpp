@@ -1,0 +1,262 @@
+// cli_batch.cpp: prompts file -> items -> images + manifest.jsonl, resumable.
+// An item is done once its manifest line is written; that line is appended and fsync'ed only
+// after its PNGs were renamed into place, so a kill at any moment loses no finished item and
+// leaves at most one item to redo (its PNG, if already there, is rewritten with the same bytes).
+#include "cli_batch.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace pangu_draw::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_sigint(int) { g_interrupted = true; }
+
+struct Item {
+  int line = 0;         // 1-based line in the prompts file: the item's identity
+  json spec;            // the request as written (or {"prompt": text})
+  std::string error;    // why the line cannot be read, if so
+};
+
+// Plain text: one prompt per non-empty line ('#' starts a comment line). JSON Lines: a request
+// object per line. The format is JSON Lines when the first non-empty line starts with '{'.
+std::vector<Item> read_items(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorKind::Input, path + ": cannot open the prompts file");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  bool jsonl = false;
+  for (const auto& l : lines) {
+    const size_t at = l.find_first_not_of(" \t");
+    if (at == std::string::npos) continue;
+    jsonl = l[at] == '{';
+    break;
+  }
+  std::vector<Item> items;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    const size_t at = l.find_first_not_of(" \t");
+    if (at == std::string::npos || (!jsonl && l[at] == '#')) continue;
+    Item item;
+    item.line = static_cast<int>(i + 1);
+    if (!jsonl) {
+      item.spec = json{{"prompt", l.substr(at)}};
+    } else {
+      try {
+        item.spec = json::parse(l);
+        if (!item.spec.is_object()) item.error = "not a JSON object";
+      } catch (const json::exception& e) {
+        item.error = std::string("invalid JSON: ") + e.what();
+      }
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+std::string normalized(std::string key) {
+  for (char& c : key) c = c == '-' ? '_' : c;
+  return key;
+}
+
+template <typename T>
+T get_as(const json& v, const std::string& key) {
+  try {
+    return v.get<T>();
+  } catch (const json::exception&) {
+    throw Error(ErrorKind::Usage, "key '" + key + "' has the wrong type: " + v.dump());
+  }
+}
+
+// One JSON request on top of the command line's defaults; unknown keys are errors.
+Request item_request(const json& spec, const Request& defaults) {
+  Request r = defaults;
+  std::vector<std::string> styles;
+  std::vector<float> style_scales;
+  for (const auto& [raw_key, v] : spec.items()) {
+    const std::string key = normalized(raw_key);
+    if (key == "prompt") r.prompt = get_as<std::string>(v, key);
+    else if (key == "negative_prompt") r.negative_prompt = get_as<std::string>(v, key);
+    else if (key == "steps") r.steps = get_as<int>(v, key);
+    else if (key == "seed") r.seed = get_as<int64_t>(v, key);
+    else if (key == "sampler") r.sampler = get_as<std::string>(v, key);
+    else if (key == "schedule") r.schedule = get_as<std::string>(v, key);
+    else if (key == "cfg_scale") r.cfg_scale = get_as<float>(v, key);
+    else if (key == "eta") r.eta = get_as<float>(v, key);
+    else if (key == "width") r.width = get_as<int>(v, key);
+    else if (key == "height") r.height = get_as<int>(v, key);
+    else if (key == "batch_count") r.batch_count = get_as<int>(v, key);
+    else if (key == "controlnet") r.controlnet_path = get_as<std::string>(v, key);
+    else if (key == "control_image") r.control_image_path = get_as<std::string>(v, key);
+    else if (key == "control_scale") r.control_scale = get_as<float>(v, key);
+    else if (key == "init_noise") r.init_noise_path = get_as<std::string>(v, key);
+    else if (key == "enhance_cmd") r.enhance_cmd = get_as<std::string>(v, key);
+    else if (key == "style") styles = v.is_array() ? get_as<std::vector<std::string>>(v, key)
+                                                   : std::vector<std::string>{get_as<std::string>(v, key)};
+    else if (key == "style_scale") style_scales = v.is_array() ? get_as<std::vector<float>>(v, key)
+                                                               : std::vector<float>{get_as<float>(v, key)};
+    else throw Error(ErrorKind::Usage, "unknown key '" + raw_key + "'");
+  }
+  if (r.prompt.empty()) throw Error(ErrorKind::Usage, "the request has no 'prompt'");
+  if (!styles.empty()) {
+    r.styles.clear();
+    for (size_t i = 0; i < styles.size(); ++i) {
+      const float scale = style_scales.empty() ? 4.0f : style_scales[std::min(i, style_scales.size() - 1)];
+      r.styles.push_back({styles[i], scale});
+    }
+  }
+  return r;
+}
+
+std::string item_output(const std::string& dir, int line, int index, int count) {
+  char name[64];
+  if (count == 1) std::snprintf(name, sizeof name, "%05d.png", line);
+  else std::snprintf(name, sizeof name, "%05d_%d.png", line, index);
+  return dir + "/" + name;
+}
+
+bool file_exists(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// The manifest's valid lines by item line number; a torn last line (kill during a write) is
+// dropped, and the file rewritten without it, so later appends stay well-formed.
+std::map<int, json> load_manifest(const std::string& path) {
+  std::map<int, json> done;
+  std::ifstream in(path);
+  std::string kept;
+  for (std::string l; std::getline(in, l);) {
+    try {
+      json entry = json::parse(l);
+      done[entry.at("line").get<int>()] = entry;
+      kept += l + "\n";
+    } catch (const std::exception&) {
+    }
+  }
+  in.close();
+  if (file_exists(path)) {
+    std::ofstream(path + ".tmp", std::ios::trunc) << kept;
+    std::rename((path + ".tmp").c_str(), path.c_str());
+  }
+  return done;
+}
+
+void append_manifest(const std::string& path, const json& entry) {
+  const std::string line = entry.dump() + "\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(ErrorKind::Runtime, path + ": cannot write the manifest");
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw Error(ErrorKind::Runtime, path + ": cannot write the manifest (disk full?)");
+}
+
+bool finished(const json& entry, bool retry_failed) {
+  if (entry.value("status", "") == "error") return !retry_failed;
+  for (const auto& out : entry.value("outputs", json::array())) {
+    if (!file_exists(out.get<std::string>())) return false;
+  }
+  return entry.value("status", "") == "ok";
+}
+
+}  // namespace
+
+CLI::App* add_batch(CLI::App& app, BatchArgs& a) {
+  auto* cmd = app.add_subcommand("batch", "Generate images for every prompt of a file (resumable)");
+  add_request_flags(*cmd, a.defaults, false);
+  cmd->add_option("--prompts", a.prompts_file, "JSON Lines (one request per line, generate flags as keys) "
+                  "or plain text (one prompt per line)")->required()->group("Batch");
+  cmd->add_option("--output-dir", a.output_dir, "Folder for the images and manifest.jsonl")
+      ->capture_default_str()->group("Batch");
+  cmd->add_flag("--retry-failed", a.retry_failed, "Redo items that failed in an earlier run")->group("Batch");
+  return cmd;
+}
+
+namespace {
+
+// Generates one item; returns its manifest entry.
+json run_item(const Pipeline& pipe, const Item& item, const BatchArgs& a, bool show) {
+  json entry{{"line", item.line}, {"request", item.spec}};
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    if (!item.error.empty()) throw Error(ErrorKind::Usage, item.error);
+    Request r = item_request(item.spec, a.defaults.request);
+    if (r.seed < 0 && !item.spec.contains("seed")) r.seed = item.line;  // reproducible on resume
+    ProgressFn print = progress_printer(show);
+    Result res = pipe.generate(r, [&](int s, int n) { return !g_interrupted && print(s, n); });
+    json outputs = json::array();
+    for (size_t i = 0; i < res.images.size(); ++i) {
+      const std::string path = item_output(a.output_dir, item.line, static_cast<int>(i),
+                                           static_cast<int>(res.images.size()));
+      write_png(path, res.images[i], res.parameters[i], true);
+      outputs.push_back(path);
+    }
+    entry["status"] = "ok";
+    entry["seed"] = res.seeds.front();
+    entry["outputs"] = outputs;
+  } catch (const Error& e) {
+    if (g_interrupted) throw;
+    entry["status"] = "error";
+    entry["error"] = e.what();
+    std::fprintf(stderr, "line %d: error: %s\n", item.line, e.what());
+  }
+  entry["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return entry;
+}
+
+}  // namespace
+
+int run_batch(const BatchArgs& args, bool show_progress) {
+  BatchArgs a = args;
+  apply_expert_flags(a.defaults.experts, a.defaults.request);
+  const auto items = read_items(a.prompts_file);
+  ::mkdir(a.output_dir.c_str(), 0755);
+  if (!file_exists(a.output_dir)) throw Error(ErrorKind::Runtime, a.output_dir + ": cannot create the folder");
+  const std::string manifest = a.output_dir + "/manifest.jsonl";
+  auto done = load_manifest(manifest);
+  std::vector<const Item*> todo;
+  for (const auto& item : items) {
+    auto it = done.find(item.line);
+    if (it == done.end() || !finished(it->second, a.retry_failed)) todo.push_back(&item);
+  }
+  std::fprintf(stderr, "%zu items, %zu already done, %zu to do\n", items.size(), items.size() - todo.size(), todo.size());
+  if (todo.empty()) return 0;
+  Pipeline pipe = Pipeline::load(a.defaults.model_path, a.defaults.load);
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  int failed = 0;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    std::fprintf(stderr, "[%zu/%zu] line %d\n", i + 1, todo.size(), todo[i]->line);
+    json entry;
+    try {
+      entry = run_item(pipe, *todo[i], a, show_progress);
+    } catch (const Error&) {
+      std::fprintf(stderr, "interrupted; run the same command again to resume\n");
+      return 130;
+    }
+    append_manifest(manifest, entry);
+    failed += entry["status"] == "error";
+  }
+  return failed > 0 ? 2 : 0;
+}
+
+}  // namespace pangu_draw::cli
