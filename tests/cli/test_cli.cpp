@@ -1,7 +1,6 @@
 // The CLI tested as a process, as a user or a batch script runs it: parity on one sampling case
 // per fixture set, PNG metadata, determinism, and the promised exit codes with no partial files.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include "io/atomic_file.h"
 #include "io/png.h"
 #include "io/safetensors.h"
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
 #include "support/sampling_cases.h"
 
@@ -19,30 +19,7 @@ namespace pt = pangu_draw::testing;
 
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string output;  // stdout + stderr
-};
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-Outcome run_cli(const std::vector<std::string>& args) {
-  std::string cmd = quote(PD_CLI_PATH);
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " 2>&1";
-  Outcome o;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.output.append(buf, n);
-  const int status = pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
+using pt::run_cli;
 
 std::vector<std::string> case_args(const pt::SamplingCase& c, const std::string& noise) {
   std::vector<std::string> a = {"generate", "--model", pt::model_dir(c.set), "--prompt", c.prompt,

@@ -1,0 +1,22 @@
+// cli_runner.h: run the pangu-draw binary as a process, as users and batch scripts do.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace pangu_draw::testing {
+
+struct CliOutcome {
+  int code = -1;        // exit status, -1 when killed by a signal
+  std::string output;   // stdout + stderr
+};
+
+// Runs the CLI (path given at build time) with `args` and waits for it.
+CliOutcome run_cli(const std::vector<std::string>& args);
+
+// Starts the CLI in the background (output to /dev/null); returns its pid.
+pid_t start_cli(const std::vector<std::string>& args);
+
+}  // namespace pangu_draw::testing
