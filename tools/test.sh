@@ -9,3 +9,13 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPD_WERROR=ON
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 cd "$BUILD_DIR"
 ctest --output-on-failure -j "$(nproc)" --timeout 900
+
+# The example program builds against the installed package and generates an image.
+cd ..
+PREFIX="$PWD/$BUILD_DIR/install"
+cmake --install "$BUILD_DIR" --prefix "$PREFIX" >/dev/null
+cmake -S examples/minimal -B "$BUILD_DIR/example" -G Ninja -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null
+cmake --build "$BUILD_DIR/example"
+FIXTURES=${PANGU_FIXTURES:-../shared/fixtures}
+"$BUILD_DIR/example/pangu_draw_minimal" "$FIXTURES/sd1/model" "a red cube" "$BUILD_DIR/example/minimal.png"
+echo "example: OK"
