@@ -1,0 +1,32 @@
+// time_conditioning.h: the UNet's (and ControlNet's) vector conditioning: sinusoidal timestep
+// embedding -> time_embedding MLP, plus SDXL-style "text_time" add_embedding of the pooled
+// text embedding and the micro-conditioning ids; mirrors diffusers 0.25
+// UNet2DConditionModel.get_time_embed / get_aug_embed.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "nn/embeddings.h"
+#include "unet/unet_config.h"
+
+namespace pangu_draw::unet {
+
+struct TimeConditioningInputs {
+  torch::Tensor timesteps;    // [B], [1] or 0-dim
+  torch::Tensor text_embeds;  // [B, P] (text_time only)
+  torch::Tensor time_ids;     // [B, K] or [K] (text_time only)
+};
+
+// Builds "time_embedding" (and "add_embedding" when addition_embed_type is text_time) on
+// `owner` under diffusers' attribute names.
+void register_time_conditioning(torch::nn::Module& owner, const UNetConfig& config,
+                                nn::TimestepEmbedding& time_embedding,
+                                nn::TimestepEmbedding& add_embedding);
+
+// -> emb [B, time_embed_dim] in `dtype`.
+torch::Tensor time_conditioning(const UNetConfig& config, nn::TimestepEmbedding& time_embedding,
+                                nn::TimestepEmbedding& add_embedding,
+                                const TimeConditioningInputs& in, int64_t batch,
+                                torch::ScalarType dtype);
+
+}  // namespace pangu_draw::unet
