@@ -1,0 +1,93 @@
+// autoencoder_kl.cpp: AutoencoderKL encode/decode, latent scaling and loading;
+// mirrors diffusers 0.25 models/autoencoders/autoencoder_kl.py.
+#include "vae/autoencoder_kl.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/tensor_check.h"
+#include "io/model_layout.h"
+#include "io/safetensors.h"
+
+namespace pangu_draw::vae {
+
+torch::Tensor DiagonalGaussian::sample(at::Generator gen) const {
+  auto noise = torch::randn(mean.sizes(), gen, mean.options());  // [B, latent, h, w]
+  return mean + torch::exp(0.5 * logvar) * noise;
+}
+
+AutoencoderKLImpl::AutoencoderKLImpl(const VAEConfig& config) : config_(config) {
+  const int64_t moments = 2 * config_.latent_channels;
+  encoder = register_module("encoder", Encoder(config_));
+  decoder = register_module("decoder", Decoder(config_));
+  if (config_.use_quant_conv) {
+    quant_conv = register_module("quant_conv", torch::nn::Conv2d(moments, moments, 1));
+  }
+  if (config_.use_post_quant_conv) {
+    post_quant_conv = register_module(
+        "post_quant_conv",
+        torch::nn::Conv2d(config_.latent_channels, config_.latent_channels, 1));
+  }
+}
+
+int64_t AutoencoderKLImpl::downscale() const {
+  return int64_t{1} << (config_.block_out_channels.size() - 1);
+}
+
+DiagonalGaussian AutoencoderKLImpl::encode(const torch::Tensor& image) {
+  const int64_t f = downscale();
+  PD_CHECK(image.defined() && image.dim() == 4 && image.size(1) == config_.in_channels &&
+               image.size(2) > 0 && image.size(3) > 0 && image.size(2) % f == 0 &&
+               image.size(3) % f == 0,
+           Input,
+           "VAE encode: the image must be [B, " << config_.in_channels << ", H, W] with H and W "
+               << "positive multiples of " << f << ", got "
+               << (image.defined() ? core::shape_str(image.sizes()) : "undefined"));
+  auto moments = encoder->forward(image);  // [B, 2 * latent, H / f, W / f]
+  if (quant_conv) moments = quant_conv->forward(moments);
+  auto parts = moments.chunk(2, 1);
+  return DiagonalGaussian{parts[0], parts[1].clamp(-30.0, 20.0)};
+}
+
+torch::Tensor AutoencoderKLImpl::decode(const torch::Tensor& z) {
+  PD_CHECK(z.defined() && z.dim() == 4 && z.size(1) == config_.latent_channels &&
+               z.size(2) > 0 && z.size(3) > 0,
+           Input,
+           "VAE decode: the latent must be [B, " << config_.latent_channels << ", h, w], got "
+               << (z.defined() ? core::shape_str(z.sizes()) : "undefined"));
+  auto h = post_quant_conv ? post_quant_conv->forward(z) : z;
+  auto image = decoder->forward(h);  // [B, out, h * f, w * f]
+  core::expect_finite(image, "VAE decode output");
+  return image;
+}
+
+torch::Tensor AutoencoderKLImpl::to_latent(const torch::Tensor& z) const {
+  return (z - config_.shift_factor) * config_.scaling_factor;
+}
+
+torch::Tensor AutoencoderKLImpl::from_latent(const torch::Tensor& x) const {
+  return x / config_.scaling_factor + config_.shift_factor;
+}
+
+AutoencoderKL load_vae(const io::JsonConfig& config, const io::WeightSource& weights,
+                       torch::ScalarType dtype) {
+  const VAEConfig c = VAEConfig::from_json(config);
+  std::string channels;
+  for (int64_t ch : c.block_out_channels) channels += (channels.empty() ? "" : ",") + std::to_string(ch);
+  logger().debug("{}: VAE: {} levels, channels {}, {} layers/block, groups {}, latent {}, "
+                 "scaling {}, shift {}",
+                 config.origin(), c.block_out_channels.size(),
+                 channels, c.layers_per_block, c.norm_num_groups,
+                 c.latent_channels, c.scaling_factor, c.shift_factor);
+  AutoencoderKL model(c);
+  io::load_into(*model, weights, "vae", dtype);
+  model->eval();
+  return model;
+}
+
+AutoencoderKL load_vae(const std::string& folder) {
+  const auto config = io::JsonConfig::load(folder + "/config.json");
+  const io::WeightSource weights(io::SafetensorsFile::open(io::find_weights_file(folder)));
+  return load_vae(config, weights, torch::kFloat);
+}
+
+}  // namespace pangu_draw::vae

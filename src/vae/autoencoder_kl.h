@@ -1,0 +1,58 @@
+// autoencoder_kl.h: AutoencoderKL (image <-> latent) and its diagonal Gaussian posterior;
+// mirrors diffusers 0.25 models/autoencoders/autoencoder_kl.py and vae.py DiagonalGaussianDistribution.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+#include "io/json_config.h"
+#include "io/state_dict.h"
+#include "vae/vae_blocks.h"
+#include "vae/vae_config.h"
+
+namespace pangu_draw::vae {
+
+struct DiagonalGaussian {
+  torch::Tensor mean, logvar;  // [B, latent, h, w]; logvar clamped to [-30, 20]
+  // mean + exp(0.5 logvar) * randn(gen): the same generator state gives the same sample.
+  torch::Tensor sample(at::Generator gen) const;
+};
+
+struct AutoencoderKLImpl : torch::nn::Module {
+  explicit AutoencoderKLImpl(const VAEConfig& config);
+
+  // image [B, in_channels, H, W] in [-1, 1], H and W multiples of downscale(); includes
+  // quant_conv. Error{Input} for another shape.
+  DiagonalGaussian encode(const torch::Tensor& image);
+  // raw latent z [B, latent, h, w] -> image [B, out_channels, h * f, w * f] (about [-1, 1]);
+  // includes post_quant_conv. Error{Input} for another shape, Error{Runtime} for NaN/Inf output.
+  torch::Tensor decode(const torch::Tensor& z);
+  // (z - shift_factor) * scaling_factor: the raw latent in the diffusion model's space.
+  torch::Tensor to_latent(const torch::Tensor& z) const;
+  // x / scaling_factor + shift_factor: the inverse of to_latent.
+  torch::Tensor from_latent(const torch::Tensor& x) const;
+
+  const VAEConfig& config() const { return config_; }
+  // Pixels per latent cell along each axis: 2^(levels - 1) (8 for Stable Diffusion).
+  int64_t downscale() const;
+
+  Encoder encoder{nullptr};
+  Decoder decoder{nullptr};
+  torch::nn::Conv2d quant_conv{nullptr};       // only with use_quant_conv
+  torch::nn::Conv2d post_quant_conv{nullptr};  // only with use_post_quant_conv
+
+ private:
+  VAEConfig config_;
+};
+TORCH_MODULE(AutoencoderKL);
+
+// Builds from <folder>/config.json and loads its diffusion_pytorch_model.safetensors (fp32).
+AutoencoderKL load_vae(const std::string& folder);
+// Builds from `config` and loads every parameter from `weights` (canonical diffusers names),
+// converted to `dtype`; all missing/misshapen tensors are reported together (Error{Input}).
+AutoencoderKL load_vae(const io::JsonConfig& config, const io::WeightSource& weights,
+                       torch::ScalarType dtype = torch::kFloat);
+
+}  // namespace pangu_draw::vae
