@@ -17,6 +17,13 @@ torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding((kernel - 1) / 2));
 }
 
+// A ControlNet residual has the target's shape, or [B, C, 1, 1] (global_pool_conditions).
+bool residual_fits(const torch::Tensor& r, const torch::Tensor& target) {
+  if (r.sizes() == target.sizes()) return true;
+  return r.dim() == 4 && r.size(0) == target.size(0) && r.size(1) == target.size(1) &&
+         r.size(2) == 1 && r.size(3) == 1;
+}
+
 }  // namespace
 
 UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNetConfig& config) : config_(config) {
@@ -54,7 +61,7 @@ torch::Tensor UNet2DConditionModelImpl::run_down(const torch::Tensor& x, const t
              "UNet: " << extra.down_residuals.size() << " ControlNet down residuals, the UNet has "
                       << skips.size() << " skip connections: does the ControlNet fit this UNet?");
     for (size_t i = 0; i < skips.size(); ++i) {
-      PD_CHECK(extra.down_residuals[i].sizes() == skips[i].sizes(), Runtime,
+      PD_CHECK(residual_fits(extra.down_residuals[i], skips[i]), Runtime,
                "UNet: ControlNet down residual " << i << " is " << extra.down_residuals[i].sizes()
                                                  << ", the skip connection is " << skips[i].sizes());
       skips[i] = skips[i] + extra.down_residuals[i].to(skips[i].scalar_type());
@@ -102,7 +109,7 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& x,
   auto h = run_down(conv_in->forward(sample), emb, ctx, extra, skips);  // [B, C_last, h, w]
   h = mid_block->forward(h, emb, ctx);
   if (extra.mid_residual.defined()) {
-    PD_CHECK(extra.mid_residual.sizes() == h.sizes(), Runtime,
+    PD_CHECK(residual_fits(extra.mid_residual, h), Runtime,
              "UNet: ControlNet mid residual is " << extra.mid_residual.sizes()
                                                  << ", the mid block output is " << h.sizes());
     h = h + extra.mid_residual.to(dtype);
