@@ -214,3 +214,23 @@ TEST(CLIPText, WeightsOfAnotherShapeAreReportedWithTheirNames) {
   }
   GTEST_SKIP() << "no fixture set with two text encoders";
 }
+
+TEST(CLIPText, SingleFileCheckpointsGiveTheFolderResult) {
+  torch::InferenceMode guard;
+  int checked = 0;
+  for (const auto& set : fx::fixture_sets()) {
+    const std::string single = fx::fixtures_root() + "/" + set + "/model_single_file.safetensors";
+    if (!fs::exists(single)) continue;
+    const auto layout = pangu_draw::io::ModelLayout::open(single, fx::model_dir(set));
+    const auto tokens = fx::tokens(set);
+    for (const auto& [e, folder] : encoders_of(set)) {
+      CLIPTextModel from_file = load_clip_text(layout.config(kEncoderFolders[e]), layout.weights(kEncoderFolders[e]));
+      CLIPTextModel from_folder = load_clip_text(folder);
+      const auto ids = reference_ids(tokens, e, 0);
+      PD_EXPECT_CLOSE(from_file->forward(ids).last_hidden, from_folder->forward(ids).last_hidden, 0.0,
+                      set + " single file " + kEncoderFolders[e]);
+      ++checked;
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "no single-file checkpoint among the fixtures";
+}
