@@ -160,6 +160,25 @@ TEST(UNetLoad, MissingTensorIsNamed) {
   EXPECT_NE(msg.find("missing"), std::string::npos) << msg;
 }
 
+// Single-file checkpoints reach the same model through io::ModelLayout's canonical names.
+TEST(UNetLoad, SingleFileCheckpointGivesTheSameOutput) {
+  for (const auto& set : fixture_sets()) {
+    const std::string single = fixtures_root() + "/" + set + "/model_single_file.safetensors";
+    if (!std::filesystem::exists(single)) continue;
+    torch::InferenceMode guard;
+    const auto layout = io::ModelLayout::open(single, model_dir(set));
+    auto unet = unet::load_unet(layout.config("unet"), layout.weights("unet"));
+    const Reference ref(set);
+    const auto c = cases(set);
+    const int p = c["unet_prompts"][0];
+    const int t = c["unet_timesteps"][0];
+    auto out = unet->forward(ref.get("unet.input").unsqueeze(0), timestep(t),
+                             reference_context(ref, p), reference_extra(set, ref, p, unet->config()));
+    const std::string key = "unet.t" + std::to_string(t) + ".prompt" + std::to_string(p);
+    PD_EXPECT_CLOSE(out, ref.get(key).unsqueeze(0), 1e-4, set + " single file " + key);
+  }
+}
+
 TEST(UNetForward, BadInputsAreErrors) {
   const std::string set = fixture_sets().front();
   torch::InferenceMode guard;
