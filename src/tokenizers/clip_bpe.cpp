@@ -35,8 +35,10 @@ bool matches_at(const std::u32string& text, size_t pos, const std::u32string& li
   return true;
 }
 
+// [^\s\p{L}\p{N}] as the case-insensitive pattern sees it.
 bool is_other(char32_t c) {
-  return !unicode::is_space(c) && !unicode::is_letter(c) && !unicode::is_number(c);
+  return !unicode::is_space(c) && !unicode::is_letter(c) && !unicode::is_number(c) &&
+         !unicode::is_case_insensitive_unmatched(c);
 }
 
 // Length of the regex match at `pos`, 0 when no alternative matches (whitespace).

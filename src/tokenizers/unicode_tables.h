@@ -28,10 +28,14 @@ struct ClassRange {
 };
 
 extern const char* const kUnicodeVersion;
-extern const CodeRange kLetterRanges[];          // \p{L}
+extern const CodeRange kLetterRanges[];          // \p{L} (regex module when available)
 extern const size_t kLetterRangesSize;
-extern const CodeRange kNumberRanges[];          // \p{N}
+extern const CodeRange kNumberRanges[];          // \p{N} (same)
 extern const size_t kNumberRangesSize;
+// Neither \s nor [\p{L}] / [\p{N}] / [^\s\p{L}\p{N}] under the regex module's IGNORECASE
+// (U+0345): CLIP's split skips them like whitespace.
+extern const CodeRange kUnmatchedRanges[];
+extern const size_t kUnmatchedRangesSize;
 extern const CodeRange kSpaceRanges[];           // python str.isspace()
 extern const size_t kSpaceRangesSize;
 extern const CodeRange kSpaceSeparatorRanges[];  // Zs

@@ -165,6 +165,9 @@ std::string encode_utf8(const std::u32string& text) {
 
 bool is_letter(char32_t cp) { return in_ranges(kLetterRanges, kLetterRangesSize, cp); }
 bool is_number(char32_t cp) { return in_ranges(kNumberRanges, kNumberRangesSize, cp); }
+bool is_case_insensitive_unmatched(char32_t cp) {
+  return in_ranges(kUnmatchedRanges, kUnmatchedRangesSize, cp);
+}
 bool is_space(char32_t cp) { return in_ranges(kSpaceRanges, kSpaceRangesSize, cp); }
 bool is_space_separator(char32_t cp) {
   return in_ranges(kSpaceSeparatorRanges, kSpaceSeparatorRangesSize, cp);

@@ -15,6 +15,7 @@ void append_utf8(char32_t cp, std::string& out);
 
 bool is_letter(char32_t cp);            // \p{L}
 bool is_number(char32_t cp);            // \p{N}
+bool is_case_insensitive_unmatched(char32_t cp);  // see kUnmatchedRanges
 bool is_space(char32_t cp);             // str.isspace()
 bool is_space_separator(char32_t cp);   // Zs
 bool is_control_or_format(char32_t cp); // Cc, Cf

@@ -41,6 +41,8 @@ TEST(CLIPPreTokenize, SplitPattern) {
   EXPECT_EQ(clip_pre_tokenize("ΟΔΟΣ café", kSpecials), (Pieces{"οδος", "café"}));
   EXPECT_EQ(clip_pre_tokenize("熊猫", kSpecials), (Pieces{"熊猫"}));
   EXPECT_TRUE(clip_pre_tokenize(" \n\u3000 ", kSpecials).empty());
+  // U+0345 matches no class of the case-insensitive pattern: skipped like whitespace.
+  EXPECT_EQ(clip_pre_tokenize("!\u0345!a\u0345b", kSpecials), (Pieces{"!", "!", "a", "b"}));
 }
 
 TEST(CLIPPreTokenize, HtmlUnescapedTwice) {
