@@ -118,8 +118,9 @@ std::unordered_map<std::string, int64_t> read_merges(const std::string& path) {
     const size_t space = line.find(' ');
     PD_CHECK(space != std::string::npos && space > 0 && space + 1 < line.size() &&
                  line.find(' ', space + 1) == std::string::npos,
-             Input, path << ":" << number << ": expected two pieces separated by one space, got \""
-                         << line << "\": re-download the tokenizer");
+             Input,
+             path << ":" << number << ": expected two pieces separated by one space, got \"" << line
+                  << "\": re-download the tokenizer");
     ranks.emplace(line, static_cast<int64_t>(ranks.size()));
   }
   PD_CHECK(!ranks.empty(), Input, path << ": no merges found: re-download the tokenizer");

@@ -52,7 +52,7 @@ class CLIPBPETokenizer : public Tokenizer {
   std::string vocab_path_;
   std::unordered_map<std::string, int64_t> vocab_;
   std::unordered_map<std::string, int64_t> merge_ranks_;  // "first second" -> rank
-  std::vector<std::string> byte_symbols_;                  // bytes_to_unicode, UTF-8
+  std::vector<std::string> byte_symbols_;                 // bytes_to_unicode, UTF-8
   int64_t bos_id_ = 0, eos_id_ = 0, pad_id_ = 0, unk_id_ = 0;
   mutable std::mutex cache_mutex_;
   mutable std::unordered_map<std::string, Encoded> cache_;

@@ -54,7 +54,8 @@ std::shared_ptr<const SpmBridge> bridge() {
   const std::string path = find_spm_bridge();
   PD_CHECK(!path.empty(), Runtime,
            "SentencePiece support: libpd_spm_bridge.so not found ($PANGU_SPM_BRIDGE, next to "
-           "the executable, " << PD_SPM_BRIDGE_DEFAULT << "): " << kHowToFix);
+           "the executable or libpangu_draw, "
+               << PD_SPM_BRIDGE_DEFAULT << "): " << kHowToFix);
   std::lock_guard<std::mutex> lock(mutex);
   auto it = loaded.find(path);
   if (it == loaded.end()) it = loaded.emplace(path, std::make_shared<const SpmBridge>(path)).first;
@@ -67,14 +68,22 @@ std::string executable_dir() {
   return ec ? std::string() : exe.parent_path().string();
 }
 
+// The folder of the binary holding this code (libpangu_draw.so, or the executable itself).
+std::string library_dir() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&executable_dir), &info) == 0 || info.dli_fname == nullptr)
+    return "";
+  return std::filesystem::path(info.dli_fname).parent_path().string();
+}
+
 }  // namespace
 
 SpmBridge::SpmBridge(const std::string& path) : path_(path) {
   handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
   const char* why = handle_ == nullptr ? dlerror() : nullptr;
   PD_CHECK(handle_ != nullptr, Runtime,
-           path << ": cannot load the SentencePiece bridge (" << (why ? why : "?") << "): "
-                << kHowToFix);
+           path << ": cannot load the SentencePiece bridge (" << (why ? why : "?")
+                << "): " << kHowToFix);
   decltype(&pd_spm_api_version) version = nullptr;
   bind(version, "pd_spm_api_version");
   PD_CHECK(version() == PD_SPM_BRIDGE_API_VERSION, Runtime,
@@ -103,8 +112,9 @@ std::string find_spm_bridge() {
   const char* env = std::getenv("PANGU_SPM_BRIDGE");
   if (env != nullptr && *env != '\0') return env;  // explicit: a wrong path must fail loudly
   const std::string name = "libpd_spm_bridge.so";
-  const std::string dir = executable_dir();
-  if (!dir.empty() && fs::is_regular_file(fs::path(dir) / name)) return (fs::path(dir) / name).string();
+  for (const std::string& dir : {executable_dir(), library_dir()})
+    if (!dir.empty() && fs::is_regular_file(fs::path(dir) / name))
+      return (fs::path(dir) / name).string();
   const std::string fallback = PD_SPM_BRIDGE_DEFAULT;
   if (!fallback.empty() && fs::is_regular_file(fallback)) return fallback;
   return "";
@@ -142,8 +152,8 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load(const std::
       model_path = (fs::path(folder) / name).string();
   PD_CHECK(!model_path.empty(), Input,
            folder << ": no SentencePiece model (looked for " << candidates.front()
-                  << (candidates.size() > 1 ? " and " + candidates.back() : std::string())
-                  << "); " << config.origin() << " names a SentencePiece tokenizer_class: add "
+                  << (candidates.size() > 1 ? " and " + candidates.back() : std::string()) << "); "
+                  << config.origin() << " names a SentencePiece tokenizer_class: add "
                   << "the model file or set 'model_file'");
   SentencePieceOptions options;
   options.max_length = model_max_length(config);
@@ -204,8 +214,9 @@ std::string SentencePieceTokenizer::id_to_piece(int64_t id) const {
   std::string piece(64, '\0');
   size_t size = 0;
   const auto* model = static_cast<const PdSpmModel*>(model_);
-  PD_CHECK(bridge_->id_to_piece(model, int32_t(id), piece.data(), piece.size(), &size) == 0, Usage,
-           model_path_ << ": id " << id << " is outside the vocabulary [0, " << vocab_size() << ")");
+  PD_CHECK(
+      bridge_->id_to_piece(model, int32_t(id), piece.data(), piece.size(), &size) == 0, Usage,
+      model_path_ << ": id " << id << " is outside the vocabulary [0, " << vocab_size() << ")");
   if (size > piece.size()) {
     piece.resize(size);
     bridge_->id_to_piece(model, int32_t(id), piece.data(), piece.size(), &size);
@@ -232,9 +243,10 @@ void train_sentencepiece(const std::string& input_path, const std::string& model
   PD_CHECK(bridge()->train(input_path.c_str(), model_prefix.c_str(), int32_t(options.vocab_size),
                            options.model_type.c_str(), options.character_coverage, extra.c_str(),
                            err, kErrSize) == 0,
-           Input, input_path << ": SentencePiece training failed (" << err << "): check the text, "
-                             << "vocab_size " << options.vocab_size << " and model_type \""
-                             << options.model_type << "\"");
+           Input,
+           input_path << ": SentencePiece training failed (" << err << "): check the text, "
+                      << "vocab_size " << options.vocab_size << " and model_type \""
+                      << options.model_type << "\"");
 }
 
 }  // namespace pangu_draw::tokenizers

@@ -55,8 +55,8 @@ class SentencePieceTokenizer : public Tokenizer {
 
 struct SentencePieceTrainOptions {
   int64_t vocab_size = 8000;
-  std::string model_type = "unigram";  // unigram, bpe, char, word
-  double character_coverage = 0.9995;  // < 1 for CJK-sized alphabets
+  std::string model_type = "unigram";    // unigram, bpe, char, word
+  double character_coverage = 0.9995;    // < 1 for CJK-sized alphabets
   std::vector<std::string> extra_flags;  // more trainer flags, "key=value"
 };
 // Trains <model_prefix>.model (+ .vocab) from a UTF-8 text file, one sentence per line.
@@ -64,8 +64,9 @@ struct SentencePieceTrainOptions {
 void train_sentencepiece(const std::string& input_path, const std::string& model_prefix,
                          const SentencePieceTrainOptions& options);
 
-// Where the bridge is looked for: $PANGU_SPM_BRIDGE, next to the running executable, then the
-// build tree (PD_SPM_BRIDGE_DEFAULT). Returns the first existing path, "" when none.
+// Where the bridge is looked for: $PANGU_SPM_BRIDGE (taken as is), next to the running
+// executable, next to the binary holding this code (libpangu_draw.so), then the build tree
+// (PD_SPM_BRIDGE_DEFAULT). Returns the first existing path, "" when none.
 std::string find_spm_bridge();
 
 }  // namespace pangu_draw::tokenizers

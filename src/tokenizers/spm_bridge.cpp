@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <memory>
 #include <exception>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <unordered_map>
@@ -96,11 +96,16 @@ int32_t pd_spm_vocab_size(const PdSpmModel* model) { return model->processor.Get
 
 int32_t pd_spm_special_id(const PdSpmModel* model, int which) {
   switch (which) {
-    case 0: return model->processor.unk_id();
-    case 1: return model->processor.bos_id();
-    case 2: return model->processor.eos_id();
-    case 3: return model->processor.pad_id();
-    default: return -1;
+    case 0:
+      return model->processor.unk_id();
+    case 1:
+      return model->processor.bos_id();
+    case 2:
+      return model->processor.eos_id();
+    case 3:
+      return model->processor.pad_id();
+    default:
+      return -1;
   }
 }
 
@@ -119,7 +124,8 @@ int pd_spm_train(const char* input_path, const char* model_prefix, int32_t vocab
     std::istringstream lines(extra != nullptr ? extra : "");
     for (std::string line; std::getline(lines, line);) {
       const size_t eq = line.find('=');
-      if (eq == std::string::npos || eq == 0) return fail("bad trainer flag: " + line, err, err_size);
+      if (eq == std::string::npos || eq == 0)
+        return fail("bad trainer flag: " + line, err, err_size);
       args[line.substr(0, eq)] = line.substr(eq + 1);
     }
     const auto status = sentencepiece::SentencePieceTrainer::Train(args);

@@ -19,8 +19,8 @@ constexpr const char* kSupportedClasses =
 
 std::string strip_fast_suffix(const std::string& name) {
   const std::string suffix = "Fast";
-  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(),
-                                                  suffix) == 0)
+  if (name.size() > suffix.size() &&
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
     return name.substr(0, name.size() - suffix.size());
   return name;
 }
@@ -56,9 +56,11 @@ std::string special_token(const io::JsonConfig& config, const std::string& key,
 }
 
 int64_t model_max_length(const io::JsonConfig& config) {
-  PD_CHECK(config.has("model_max_length") && config.raw().at("model_max_length").is_number_integer(),
-           Input, config.origin() << ": 'model_max_length' must be an integer (the text encoder's "
-                                  << "number of positions, e.g. 77): add it to the tokenizer config");
+  PD_CHECK(
+      config.has("model_max_length") && config.raw().at("model_max_length").is_number_integer(),
+      Input,
+      config.origin() << ": 'model_max_length' must be an integer (the text encoder's "
+                      << "number of positions, e.g. 77): add it to the tokenizer config");
   const int64_t n = config.get_int("model_max_length");
   PD_CHECK(n >= 2 && n <= (int64_t(1) << 20), Input,
            config.origin() << ": 'model_max_length' must be in [2, 1048576], got " << n
@@ -67,7 +69,8 @@ int64_t model_max_length(const io::JsonConfig& config) {
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& folder) {
-  const std::string config_path = (std::filesystem::path(folder) / "tokenizer_config.json").string();
+  const std::string config_path =
+      (std::filesystem::path(folder) / "tokenizer_config.json").string();
   PD_CHECK(std::filesystem::is_regular_file(config_path), Input,
            config_path << ": not found; a tokenizer folder needs tokenizer_config.json with a "
                        << "'tokenizer_class' (supported: " << kSupportedClasses << ")");

@@ -28,27 +28,27 @@ struct ClassRange {
 };
 
 extern const char* const kUnicodeVersion;
-extern const CodeRange kLetterRanges[];          // \p{L} (regex module when available)
+extern const CodeRange kLetterRanges[];  // \p{L} (regex module when available)
 extern const size_t kLetterRangesSize;
-extern const CodeRange kNumberRanges[];          // \p{N} (same)
+extern const CodeRange kNumberRanges[];  // \p{N} (same)
 extern const size_t kNumberRangesSize;
 // Neither \s nor [\p{L}] / [\p{N}] / [^\s\p{L}\p{N}] under the regex module's IGNORECASE
 // (U+0345): CLIP's split skips them like whitespace.
 extern const CodeRange kUnmatchedRanges[];
 extern const size_t kUnmatchedRangesSize;
-extern const CodeRange kSpaceRanges[];           // python str.isspace()
+extern const CodeRange kSpaceRanges[];  // python str.isspace()
 extern const size_t kSpaceRangesSize;
 extern const CodeRange kSpaceSeparatorRanges[];  // Zs
 extern const size_t kSpaceSeparatorRangesSize;
-extern const CodeRange kControlFormatRanges[];   // Cc, Cf
+extern const CodeRange kControlFormatRanges[];  // Cc, Cf
 extern const size_t kControlFormatRangesSize;
-extern const CodeRange kPunctuationRanges[];     // P*
+extern const CodeRange kPunctuationRanges[];  // P*
 extern const size_t kPunctuationRangesSize;
 extern const CodeRange kNonspacingMarkRanges[];  // Mn
 extern const size_t kNonspacingMarkRangesSize;
-extern const CodeRange kCasedRanges[];           // Cased (for the final-sigma rule of lower())
+extern const CodeRange kCasedRanges[];  // Cased (for the final-sigma rule of lower())
 extern const size_t kCasedRangesSize;
-extern const CodeRange kCaseIgnorableRanges[];   // Case_Ignorable (same)
+extern const CodeRange kCaseIgnorableRanges[];  // Case_Ignorable (same)
 extern const size_t kCaseIgnorableRangesSize;
 extern const CaseRun kLowerRuns[];
 extern const size_t kLowerRunsSize;

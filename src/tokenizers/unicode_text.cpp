@@ -15,8 +15,8 @@ namespace {
 
 bool in_ranges(const CodeRange* ranges, size_t size, char32_t cp) {
   const CodeRange* end = ranges + size;
-  const CodeRange* it = std::upper_bound(ranges, end, cp,
-                                         [](char32_t c, const CodeRange& r) { return c < r.lo; });
+  const CodeRange* it =
+      std::upper_bound(ranges, end, cp, [](char32_t c, const CodeRange& r) { return c < r.lo; });
   return it != ranges && cp <= (it - 1)->hi;
 }
 
@@ -100,8 +100,8 @@ void append_lower(char32_t cp, std::u32string& out) {
     }
   }
   const CaseRun* end = kLowerRuns + kLowerRunsSize;
-  const CaseRun* it = std::upper_bound(kLowerRuns, end, cp,
-                                       [](char32_t c, const CaseRun& r) { return c < r.lo; });
+  const CaseRun* it =
+      std::upper_bound(kLowerRuns, end, cp, [](char32_t c, const CaseRun& r) { return c < r.lo; });
   if (it != kLowerRuns) {
     const CaseRun& run = *(it - 1);
     if (cp <= run.hi && (cp - run.lo) % run.stride == 0) {

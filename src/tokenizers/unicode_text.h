@@ -13,14 +13,14 @@ std::u32string decode_utf8(const std::string& text, const std::string& what);
 std::string encode_utf8(const std::u32string& text);
 void append_utf8(char32_t cp, std::string& out);
 
-bool is_letter(char32_t cp);            // \p{L}
-bool is_number(char32_t cp);            // \p{N}
+bool is_letter(char32_t cp);                      // \p{L}
+bool is_number(char32_t cp);                      // \p{N}
 bool is_case_insensitive_unmatched(char32_t cp);  // see kUnmatchedRanges
-bool is_space(char32_t cp);             // str.isspace()
-bool is_space_separator(char32_t cp);   // Zs
-bool is_control_or_format(char32_t cp); // Cc, Cf
-bool is_punctuation(char32_t cp);       // P*
-bool is_nonspacing_mark(char32_t cp);   // Mn
+bool is_space(char32_t cp);                       // str.isspace()
+bool is_space_separator(char32_t cp);             // Zs
+bool is_control_or_format(char32_t cp);           // Cc, Cf
+bool is_punctuation(char32_t cp);                 // P*
+bool is_nonspacing_mark(char32_t cp);             // Mn
 uint8_t combining_class(char32_t cp);
 
 // str.lower(): full lower-case mapping, final sigma included.

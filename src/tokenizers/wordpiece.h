@@ -13,8 +13,8 @@ namespace pangu_draw::tokenizers {
 struct WordPieceOptions {
   int64_t max_length = 77;
   bool lower_case = true;
-  bool strip_accents = true;     // NFD + drop Mn (BERT ties it to lower_case by default)
-  bool split_cjk = true;         // spaces around CJK ideographs
+  bool strip_accents = true;  // NFD + drop Mn (BERT ties it to lower_case by default)
+  bool split_cjk = true;      // spaces around CJK ideographs
   int64_t max_chars_per_word = 100;
   std::string cls_token = "[CLS]";
   std::string sep_token = "[SEP]";

@@ -50,9 +50,9 @@ TEST(CLIPPreTokenize, HtmlUnescapedTwice) {
   EXPECT_EQ(unescape_utf8("&lt;b&gt;"), "<b>");
   EXPECT_EQ(unescape_utf8("&#x41;&#66"), "AB");
   EXPECT_EQ(unescape_utf8("&notit;"), "\u00acit;");  // longest known prefix, rest verbatim
-  EXPECT_EQ(unescape_utf8("&#128;"), "\u20ac");       // windows-1252 fix-up
+  EXPECT_EQ(unescape_utf8("&#128;"), "\u20ac");      // windows-1252 fix-up
   EXPECT_EQ(unescape_utf8("&#0;&#xD800;&#99999999999999;"), "\ufffd\ufffd\ufffd");
-  EXPECT_EQ(unescape_utf8("x&#1;y"), "xy");           // invalid code point dropped
+  EXPECT_EQ(unescape_utf8("x&#1;y"), "xy");  // invalid code point dropped
   EXPECT_EQ(unescape_utf8("&unknown; &# &#x; a & b &AMP"), "&unknown; &# &#x; a & b &");
 }
 
@@ -79,7 +79,8 @@ TEST(CLIPBPE, PiecesAndSpecialTokens) {
 
 TEST(CLIPBPE, RejectsInvalidUTF8) {
   const auto tokenizer = load_tokenizer(clip_folder());
-  expect_error([&] { tokenizer->encode("ab\xC3"); }, ErrorKind::Input, {"prompt", "UTF-8", "byte 2"});
+  expect_error([&] { tokenizer->encode("ab\xC3"); }, ErrorKind::Input,
+               {"prompt", "UTF-8", "byte 2"});
   expect_error([&] { tokenizer->encode("\xED\xA0\x80"); }, ErrorKind::Input, {"UTF-8"});
 }
 
@@ -87,7 +88,8 @@ class CLIPBPEErrors : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::temp_dir("clip_bpe_errors");
-    fs::copy_file(fs::path(clip_folder()) / "tokenizer_config.json", dir_ + "/tokenizer_config.json");
+    fs::copy_file(fs::path(clip_folder()) / "tokenizer_config.json",
+                  dir_ + "/tokenizer_config.json");
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string dir_;

@@ -64,7 +64,8 @@ TEST_F(SentencePiece, TrainLoadEncodeDecode) {
   ASSERT_NE(spm, nullptr);
   EXPECT_EQ(spm->vocab_size(), 100);
   EXPECT_EQ(spm->unk_id(), 2);
-  for (const std::string text : {"a photo of a happy panda in the lake", "一只快乐的熊猫在湖边里"}) {
+  for (const std::string text :
+       {"a photo of a happy panda in the lake", "一只快乐的熊猫在湖边里"}) {
     const std::vector<int64_t> ids = spm->encode_pieces(text);
     ASSERT_FALSE(ids.empty());
     EXPECT_EQ(spm->decode(ids), text);

@@ -33,7 +33,8 @@ TEST(Tokenizer, FixtureIdsMatchReference) {
         ASSERT_EQ(expected.size(), folders.size()) << set << ": one id list per tokenizer";
         const TokenIds got = tokenizer->encode(text);
         ASSERT_EQ(int64_t(got.ids.size()), tokenizer->max_length());
-        EXPECT_EQ(got.ids, as_ids(expected[k])) << set << " " << folders[k] << ": \"" << text << "\"";
+        EXPECT_EQ(got.ids, as_ids(expected[k]))
+            << set << " " << folders[k] << ": \"" << text << "\"";
         ++checked;
       }
     }
@@ -117,9 +118,9 @@ TEST_F(TokenizerErrors, MissingConfig) {
 TEST_F(TokenizerErrors, UnknownClass) {
   write_text(dir_ + "/tokenizer_config.json",
              R"({"tokenizer_class": "GPT2Tokenizer", "model_max_length": 77})");
-  expect_error([&] { load_tokenizer(dir_); }, ErrorKind::Input,
-               {"tokenizer_config.json", "GPT2Tokenizer", "CLIPTokenizer", "BertTokenizer",
-                "T5Tokenizer"});
+  expect_error(
+      [&] { load_tokenizer(dir_); }, ErrorKind::Input,
+      {"tokenizer_config.json", "GPT2Tokenizer", "CLIPTokenizer", "BertTokenizer", "T5Tokenizer"});
 }
 
 TEST_F(TokenizerErrors, MissingClassField) {

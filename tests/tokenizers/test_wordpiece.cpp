@@ -41,7 +41,8 @@ TEST(WordPiece, BasicTokenize) {
   EXPECT_EQ(bert_basic_tokenize("a\u00a0b\tc\u2028d", options), (Words{"a", "b", "c", "d"}));
   EXPECT_EQ(bert_basic_tokenize("x\u200by\x01z\ufffd", options), (Words{"xyz"}));  // Cf, Cc dropped
   EXPECT_EQ(bert_basic_tokenize("$5^`~", options), (Words{"$", "5", "^", "`", "~"}));
-  EXPECT_EQ(bert_basic_tokenize("\u300cΣΟΦΙΑ\u300d", options), (Words{"\u300c", "σοφια", "\u300d"}));
+  EXPECT_EQ(bert_basic_tokenize("\u300cΣΟΦΙΑ\u300d", options),
+            (Words{"\u300c", "σοφια", "\u300d"}));
   EXPECT_EQ(bert_basic_tokenize("\ud55c", options), (Words{"\u1112\u1161\u11ab"}));  // NFD Hangul
   WordPieceOptions cased = options;
   cased.lower_case = false;
@@ -66,7 +67,8 @@ TEST(WordPiece, CountsUnknownWords) {
 
 TEST(WordPiece, GreedyLongestMatch) {
   const std::string dir = testing::temp_dir("wordpiece_greedy");
-  write_text(dir + "/vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nun\nunaff\n##aff\n##able\n##a\n  ##ble \n");
+  write_text(dir + "/vocab.txt",
+             "[PAD]\n[UNK]\n[CLS]\n[SEP]\nun\nunaff\n##aff\n##able\n##a\n  ##ble \n");
   const WordPieceTokenizer tokenizer(dir + "/vocab.txt", WordPieceOptions{});
   EXPECT_EQ(tokenizer.word_ids("unaffable"), (std::vector<int64_t>{5, 7}));
   EXPECT_EQ(tokenizer.word_ids("unable"), (std::vector<int64_t>{4, 7}));
