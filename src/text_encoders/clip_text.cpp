@@ -152,6 +152,7 @@ torch::Tensor CLIPTextModelImpl::pooling_positions(const torch::Tensor& ids) con
 }
 
 CLIPTextOutput CLIPTextModelImpl::forward(const torch::Tensor& ids_in) {
+  torch::NoGradGuard no_grad;  // inference only; callers may add InferenceMode
   PD_CHECK(ids_in.defined() && ids_in.dim() == 2 && ids_in.size(1) >= 1 &&
                ids_in.size(1) <= config_.max_position_embeddings,
            Input, "CLIP text encoder: ids must be [B, N] with 1 <= N <= "

@@ -34,6 +34,7 @@ int64_t AutoencoderKLImpl::downscale() const {
 }
 
 DiagonalGaussian AutoencoderKLImpl::encode(const torch::Tensor& image) {
+  torch::NoGradGuard no_grad;  // inference only; callers may add InferenceMode
   const int64_t f = downscale();
   PD_CHECK(image.defined() && image.dim() == 4 && image.size(1) == config_.in_channels &&
                image.size(2) > 0 && image.size(3) > 0 && image.size(2) % f == 0 &&
@@ -49,6 +50,7 @@ DiagonalGaussian AutoencoderKLImpl::encode(const torch::Tensor& image) {
 }
 
 torch::Tensor AutoencoderKLImpl::decode(const torch::Tensor& z) {
+  torch::NoGradGuard no_grad;
   PD_CHECK(z.defined() && z.dim() == 4 && z.size(1) == config_.latent_channels &&
                z.size(2) > 0 && z.size(3) > 0,
            Input,
