@@ -1,7 +1,6 @@
-// time_conditioning.h: the UNet's (and ControlNet's) vector conditioning: sinusoidal timestep
-// embedding -> time_embedding MLP, plus SDXL-style "text_time" add_embedding of the pooled
-// text embedding and the micro-conditioning ids; mirrors diffusers 0.25
-// UNet2DConditionModel.get_time_embed / get_aug_embed.
+// time_conditioning.h: the UNet's and ControlNet's vector conditioning (timestep sinusoids ->
+// time_embedding, plus "text_time" add_embedding of pooled text + micro-conditioning ids);
+// mirrors diffusers 0.25 UNet2DConditionModel.get_time_embed / get_aug_embed.
 #pragma once
 
 #include <torch/torch.h>

@@ -128,6 +128,17 @@ TEST(ControlNet, BgrChannelOrderFlipsTheHint) {
   }
 }
 
+TEST(ControlNet, ParameterNamesAreTheCheckpointKeys) {
+  for (const auto& cc : control_cases()) {
+    unet::ControlNetModel model(unet::ControlNetConfig::from_json(
+        io::JsonConfig::load(cc.controlnet_dir + "/config.json")));
+    const io::WeightSource weights(
+        io::SafetensorsFile::open(io::find_weights_file(cc.controlnet_dir)));
+    EXPECT_TRUE(io::load_into(*model, weights, "controlnet").unexpected.empty());
+    EXPECT_EQ(model->named_parameters().size(), weights.names().size());
+  }
+}
+
 TEST(ControlNet, MissingTensorIsNamed) {
   for (const auto& cc : control_cases()) {
     auto file = io::SafetensorsFile::open(io::find_weights_file(cc.controlnet_dir));

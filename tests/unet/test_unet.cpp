@@ -144,6 +144,22 @@ TEST(UNetConfig, AttentionHeadDimIsTheHeadCountWhenNumAttentionHeadsIsNull) {
   }
 }
 
+// named_parameters() equal the checkpoint keys exactly: nothing missing, nothing unused.
+TEST(UNetLoad, ParameterNamesAreTheCheckpointKeys) {
+  for (const auto& set : fixture_sets()) {
+    const std::string dir = unet_dir(set);
+    unet::UNet2DConditionModel model(
+        unet::UNetConfig::from_json(io::JsonConfig::load(dir + "/config.json")));
+    const io::WeightSource weights(io::SafetensorsFile::open(io::find_weights_file(dir)));
+    const auto report = io::load_into(*model, weights, "unet");
+    EXPECT_TRUE(report.unexpected.empty()) << set << ": " << report.unexpected.size()
+                                           << " unused, first " << report.unexpected.front();
+    EXPECT_EQ(model->named_parameters().size() + model->named_buffers().size(),
+              weights.names().size())
+        << set;
+  }
+}
+
 TEST(UNetLoad, MissingTensorIsNamed) {
   const std::string dir = unet_dir(fixture_sets().front());
   auto file = io::SafetensorsFile::open(io::find_weights_file(dir));
