@@ -45,7 +45,8 @@ namespace {
 constexpr size_t kErrSize = 1024;
 constexpr const char* kHowToFix =
     "build the pd_spm_bridge target (it wraps libsentencepiece; Debian: libsentencepiece-dev) "
-    "and put libpd_spm_bridge.so next to the executable, or set PANGU_SPM_BRIDGE to its path";
+    "and put libpd_spm_bridge.so next to the executable or libpangu_draw.so, or set "
+    "PANGU_SPM_BRIDGE to its path";
 
 // One loaded bridge per path (the path is looked up on every call, so $PANGU_SPM_BRIDGE applies).
 std::shared_ptr<const SpmBridge> bridge() {

@@ -26,6 +26,8 @@ class SentencePieceTokenizer : public Tokenizer {
   // Error{Runtime} when the bridge cannot be found (see find_spm_bridge).
   SentencePieceTokenizer(const std::string& model_path, SentencePieceOptions options);
   ~SentencePieceTokenizer() override;
+  SentencePieceTokenizer(const SentencePieceTokenizer&) = delete;  // owns the bridge's model
+  SentencePieceTokenizer& operator=(const SentencePieceTokenizer&) = delete;
   // Model file: tokenizer_config.json 'model_file' (relative to the folder), else spiece.model,
   // else sentencepiece.bpe.model. Fields: model_max_length, bos_token (optional), eos_token,
   // pad_token (looked up as pieces of the model).

@@ -120,6 +120,10 @@ TEST_F(SentencePiece, MissingBridgeSaysHowToFix) {
                {"/nonexistent/libpd_spm_bridge.so", "PANGU_SPM_BRIDGE", "pd_spm_bridge"});
   unsetenv("PANGU_SPM_BRIDGE");
   EXPECT_NO_THROW(load_tokenizer(*dir_));
+  // Without the variable the bridge is found next to the test executable (built there).
+  const std::string found = find_spm_bridge();
+  EXPECT_EQ(fs::path(found).filename(), "libpd_spm_bridge.so");
+  EXPECT_TRUE(fs::is_regular_file(found));
 }
 
 TEST_F(SentencePiece, TrainErrors) {
