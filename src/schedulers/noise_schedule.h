@@ -23,7 +23,7 @@ struct NoiseScheduleConfig {
   std::string prediction_type = "epsilon";      // epsilon | v_prediction | sample
   std::string timestep_spacing = "leading";     // leading | linspace | trailing
   int64_t steps_offset = 0;
-  bool set_alpha_to_one = true;                 // DDIM / LCM final alpha_bar: 1 or alphas_cumprod[0]
+  bool set_alpha_to_one = false;                // DDIM / LCM final alpha_bar: 1 or alphas_cumprod[0]
   bool clip_sample = false;                     // DDIM / LCM / Heun: clamp x0 to +-clip_sample_range
   double clip_sample_range = 1.0;
   bool use_karras_sigmas = false;               // turns Karras sigmas on as SamplerOptions::karras does
@@ -35,9 +35,10 @@ struct NoiseScheduleConfig {
 
   // Reads the fields above; absent fields keep the defaults. Error{Input} naming the file and
   // field for a mistyped or unsupported value (thresholding, rescale_betas_zero_snr,
-  // interpolation_type other than linear, timestep_type other than discrete). clip_sample
-  // defaults to false (DDIMScheduler's own default is true, but Stable Diffusion configs and
-  // pipelines turn it off, and latents are not confined to [-1, 1]).
+  // interpolation_type other than linear, timestep_type other than discrete). clip_sample and
+  // set_alpha_to_one default to false, unlike DDIMScheduler's constructor: the values of the
+  // released Stable Diffusion scheduler configs, which the fixtures' DDIM references were run
+  // with (their Euler configs omit both fields); latents are not confined to [-1, 1].
   static NoiseScheduleConfig from_json(const io::JsonConfig& json);
 };
 

@@ -51,7 +51,8 @@ Oracle make_oracle(const NoiseScheduleConfig& c) {
   torch::manual_seed(7);
   auto x0 = torch::randn({1, 4, 8, 8}) * 2;
   auto eps = torch::randn({1, 4, 8, 8});
-  return Oracle{x0, eps, NoiseSchedule(c)};
+  Oracle o{x0, eps, NoiseSchedule(c), false, 0.0, {}};
+  return o;
 }
 
 // The first state of a run: the VP latent at step 0 in the sampler's own convention.
@@ -75,11 +76,16 @@ TEST(Samplers, ExactModelStaysOnTheTrajectoryAndLandsOnX0) {
         EXPECT_LT(o.worst_input_error, 1e-4) << what;
         const StepInfo end = s->step_info(steps);
         PD_EXPECT_CLOSE(s->to_vp(out, steps), o.vp(end.alpha_bar), 1e-4, what + " final state");
-        // Euler / Heun / DDIM end at sigma 0 (set_alpha_to_one): exactly x0. DPM-Solver++ 0.25
-        // ends at sigma(t=0) = 0.029, i.e. x0 plus 2.9% of the noise.
-        if (v.name != "dpmpp_2m") PD_EXPECT_CLOSE(out, o.x0, 1e-4, what + " lands on x0");
-        // (with one Karras step its only sigma is sigma_max, repeated: diffusers returns the input)
-        if (v.name == "dpmpp_2m" && steps > 1) EXPECT_LT(end.sigma, 0.03) << what;
+        // Euler / Heun end at sigma 0: exactly x0. DDIM without set_alpha_to_one and
+        // DPM-Solver++ 0.25 end at sigma(t=0) = 0.029, i.e. x0 plus 2.9% of the noise (with one
+        // Karras step DPM-Solver++'s only sigma is sigma_max, repeated: it returns its input).
+        if (end.sigma == 0) {
+          PD_EXPECT_CLOSE(out, o.x0, 1e-4, what + " lands on x0");
+        } else if (steps > 1) {
+          EXPECT_NE(v.name.rfind("euler", 0), 0u) << what;
+          EXPECT_NE(v.name, "heun") << what;
+          EXPECT_LT(end.sigma, 0.03) << what;
+        }
       }
     }
   }
@@ -112,8 +118,10 @@ TEST(Samplers, StochasticSamplersLandOnX0WithAnExactModel) {
       opt.steps = 6;
       opt.seed = 3;
       opt.eta = 1.0;
-      auto s = make_sampler(name, c, opt);
-      Oracle o = make_oracle(c);
+      // DDIM reaches alpha_bar 1 (x0) only with set_alpha_to_one
+      const auto cc = testing::scheduler_config_with(set, "set_alpha_to_one", true);
+      auto s = make_sampler(name, cc, opt);
+      Oracle o = make_oracle(cc);
       o.consistent = true;
       const auto out = s->sample(initial_state(*s, o), o.denoiser());
       // LCM keeps c_skip(t) x_t with c_skip < 1e-7 at its last timestep (>= 19)
@@ -218,6 +226,19 @@ TEST(Samplers, ErrorsNameTheProblem) {
   expect_usage_error([&] { s->sample(o.x0, o.denoiser(), 2, 5); }, "[2, 5)");
   expect_usage_error([&] { s->sample(o.x0, o.denoiser(), 3, 1); }, "[3, 1)");
   expect_usage_error([&] { s->sample(o.x0, Denoiser{}); }, "denoiser");
+}
+
+TEST(Samplers, DDIMFinalAlphaFollowsSetAlphaToOne) {
+  for (const auto& set : fixture_sets()) {
+    for (bool one : {true, false}) {
+      const auto c = testing::scheduler_config_with(set, "set_alpha_to_one", one);
+      const auto ddim = make_sampler("ddim", c, testing::with_steps(8));
+      const double first = NoiseSchedule(c).alphas_cumprod().front();
+      EXPECT_EQ(ddim->step_info(8).alpha_bar, one ? 1.0 : first) << set;
+      // prev timestep = t - 1000 // 8: the state after step i sits at the next listed timestep
+      EXPECT_EQ(ddim->step_info(3).timestep, ddim->timesteps()[2] - 125) << set;
+    }
+  }
 }
 
 TEST(Samplers, NamesAreTheDocumentedSet) {
