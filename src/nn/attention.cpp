@@ -11,19 +11,18 @@ namespace pangu_draw::nn {
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         int64_t max_score_bytes) {
   PD_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, Runtime,
-           "attention: q, k, v must be [B, heads, tokens, dim], got " << q.sizes() << ", "
-                                                                      << k.sizes() << ", "
-                                                                      << v.sizes());
-  PD_CHECK(q.size(0) == k.size(0) && q.size(1) == k.size(1) && q.size(3) == k.size(3) &&
-               k.sizes().slice(0, 3) == v.sizes().slice(0, 3),
-           Runtime,
-           "attention: mismatched shapes q " << q.sizes() << ", k " << k.sizes() << ", v "
-                                             << v.sizes());
+           "attention: q, k, v must be [B, heads, tokens, dim], got "
+               << q.sizes() << ", " << k.sizes() << ", " << v.sizes());
+  PD_CHECK(
+      q.size(0) == k.size(0) && q.size(1) == k.size(1) && q.size(3) == k.size(3) &&
+          k.sizes().slice(0, 3) == v.sizes().slice(0, 3),
+      Runtime,
+      "attention: mismatched shapes q " << q.sizes() << ", k " << k.sizes() << ", v " << v.sizes());
   const int64_t b = q.size(0), heads = q.size(1), n = q.size(2), m = k.size(2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  auto qs = q.reshape({b * heads, n, q.size(3)});                 // [BH, N, d]
+  auto qs = q.reshape({b * heads, n, q.size(3)});                  // [BH, N, d]
   auto kt = k.reshape({b * heads, m, k.size(3)}).transpose(1, 2);  // [BH, d, M]
-  auto vs = v.reshape({b * heads, m, v.size(3)});                 // [BH, M, dv]
+  auto vs = v.reshape({b * heads, m, v.size(3)});                  // [BH, M, dv]
   const int64_t row_bytes = std::max<int64_t>(1, b * heads * m * q.element_size());
   const int64_t chunk = std::max<int64_t>(1, std::min(n, max_score_bytes / row_bytes));
   auto out = torch::empty({b * heads, n, v.size(3)}, q.options());  // [BH, N, dv]

@@ -23,7 +23,8 @@ torch::Tensor timestep_embedding(const torch::Tensor& timesteps, int64_t dim, bo
   auto args = timesteps.to(torch::kFloat).unsqueeze(1) * freqs.unsqueeze(0);  // [B, half]
   auto emb = flip_sin_to_cos ? torch::cat({args.cos(), args.sin()}, -1)
                              : torch::cat({args.sin(), args.cos()}, -1);  // [B, 2*half]
-  if (dim % 2 == 1) emb = torch::nn::functional::pad(emb, torch::nn::functional::PadFuncOptions({0, 1}));
+  if (dim % 2 == 1)
+    emb = torch::nn::functional::pad(emb, torch::nn::functional::PadFuncOptions({0, 1}));
   return emb;
 }
 

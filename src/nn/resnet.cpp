@@ -10,8 +10,7 @@ namespace F = torch::nn::functional;
 ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options) : options_(options) {
   if (options_.out_channels == 0) options_.out_channels = options_.in_channels;
   const int64_t in = options_.in_channels, out = options_.out_channels;
-  PD_CHECK(in > 0 && options_.groups > 0 && in % options_.groups == 0 &&
-               out % options_.groups == 0,
+  PD_CHECK(in > 0 && options_.groups > 0 && in % options_.groups == 0 && out % options_.groups == 0,
            Input,
            "ResnetBlock2D: channels " << in << " -> " << out << " must be positive multiples of "
                                       << "norm_num_groups " << options_.groups);
@@ -19,13 +18,16 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options) : opti
     return torch::nn::Conv2d(torch::nn::Conv2dOptions(cin, cout, k).padding(k / 2));
   };
   norm1 = register_module(
-      "norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, in).eps(options_.eps)));
+      "norm1",
+      torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, in).eps(options_.eps)));
   conv1 = register_module("conv1", conv(in, out, 3));
   if (options_.temb_channels > 0) {
-    time_emb_proj = register_module("time_emb_proj", torch::nn::Linear(options_.temb_channels, out));
+    time_emb_proj =
+        register_module("time_emb_proj", torch::nn::Linear(options_.temb_channels, out));
   }
   norm2 = register_module(
-      "norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, out).eps(options_.eps)));
+      "norm2",
+      torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, out).eps(options_.eps)));
   conv2 = register_module("conv2", conv(out, out, 3));
   if (in != out) conv_shortcut = register_module("conv_shortcut", conv(in, out, 1));
 }

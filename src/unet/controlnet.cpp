@@ -86,10 +86,9 @@ torch::Tensor ControlNetModelImpl::embed_hint(const torch::Tensor& hint,
   PD_CHECK(hint.defined() && hint.dim() == 4 && hint.size(0) == sample.size(0) &&
                hint.size(1) == c.conditioning_channels,
            Runtime,
-           "ControlNet: the control image must be [" << sample.size(0) << ", "
-                                                     << c.conditioning_channels << ", H, W], got "
-                                                     << (hint.defined() ? c10::str(hint.sizes())
-                                                                        : "undefined"));
+           "ControlNet: the control image must be ["
+               << sample.size(0) << ", " << c.conditioning_channels << ", H, W], got "
+               << (hint.defined() ? c10::str(hint.sizes()) : "undefined"));
   auto h = hint.to(sample.scalar_type());
   if (c.bgr) h = h.flip({1});
   auto emb = controlnet_cond_embedding->forward(h);  // [B, C0, H / f, W / f]
@@ -101,7 +100,8 @@ torch::Tensor ControlNetModelImpl::embed_hint(const torch::Tensor& hint,
   return emb;
 }
 
-ControlNetOutput ControlNetModelImpl::forward(const torch::Tensor& x, const torch::Tensor& timesteps,
+ControlNetOutput ControlNetModelImpl::forward(const torch::Tensor& x,
+                                              const torch::Tensor& timesteps,
                                               const torch::Tensor& context,
                                               const torch::Tensor& hint, double scale,
                                               const UNetExtra& extra) {
@@ -110,8 +110,8 @@ ControlNetOutput ControlNetModelImpl::forward(const torch::Tensor& x, const torc
            "ControlNet: input must be [B, " << c.in_channels << ", H, W], got " << x.sizes());
   PD_CHECK(context.defined() && context.dim() == 3 && context.size(0) == x.size(0) &&
                context.size(2) == c.cross_attention_dim,
-           Runtime, "ControlNet: context must be [" << x.size(0) << ", M, " << c.cross_attention_dim
-                                                    << "]");
+           Runtime,
+           "ControlNet: context must be [" << x.size(0) << ", M, " << c.cross_attention_dim << "]");
   const auto dtype = conv_in->weight.scalar_type();
   const auto ctx = context.to(dtype);
   auto emb = time_conditioning(c, time_embedding, add_embedding,

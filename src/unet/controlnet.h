@@ -19,7 +19,7 @@ struct ControlNetConfig {
   UNetConfig unet;  // the shared UNet fields (no up blocks)
   int64_t conditioning_channels = 3;
   std::vector<int64_t> conditioning_embedding_out_channels;  // e.g. 16, 32, 96, 256
-  bool bgr = false;                    // controlnet_conditioning_channel_order "bgr"
+  bool bgr = false;                     // controlnet_conditioning_channel_order "bgr"
   bool global_pool_conditions = false;  // residuals averaged over H, W
 
   static ControlNetConfig from_json(const io::JsonConfig& json);

@@ -47,7 +47,7 @@ torch::Tensor time_conditioning(const UNetConfig& c, nn::TimestepEmbedding& time
                                 torch::ScalarType dtype) {
   auto t = batch_timesteps(in.timesteps, batch);
   auto t_emb = nn::timestep_embedding(t, c.block_out_channels.at(0), c.flip_sin_to_cos,
-                                      c.freq_shift);                    // [B, C0]
+                                      c.freq_shift);    // [B, C0]
   auto emb = time_embedding->forward(t_emb.to(dtype));  // [B, time_embed_dim]
   if (!add_embedding) return emb;
   PD_CHECK(in.text_embeds.defined() && in.time_ids.defined(), Runtime,
@@ -62,8 +62,8 @@ torch::Tensor time_conditioning(const UNetConfig& c, nn::TimestepEmbedding& time
            c.origin << ": projection_class_embeddings_input_dim = "
                     << c.projection_class_embeddings_input_dim << ", but text_embeds has "
                     << text.size(1) << " values and " << ids.size(1) << " time ids x "
-                    << "addition_time_embed_dim " << c.addition_time_embed_dim << " make "
-                    << width << ": do the text encoder and the UNet belong together?");
+                    << "addition_time_embed_dim " << c.addition_time_embed_dim << " make " << width
+                    << ": do the text encoder and the UNet belong together?");
   auto id_emb = nn::timestep_embedding(ids.reshape({-1}), c.addition_time_embed_dim,
                                        c.flip_sin_to_cos, c.freq_shift)
                     .reshape({batch, -1});  // [B, K * addition_time_embed_dim]

@@ -44,8 +44,8 @@ torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
 BasicTransformerBlockImpl::BasicTransformerBlockImpl(int64_t dim, int64_t heads, int64_t dim_head,
                                                      int64_t cross_attention_dim) {
   norm1 = register_module("norm1", layer_norm(dim));
-  attn1 = register_module("attn1", nn::Attention(nn::AttentionOptions{dim, 0, heads, dim_head,
-                                                                      false, true}));
+  attn1 = register_module(
+      "attn1", nn::Attention(nn::AttentionOptions{dim, 0, heads, dim_head, false, true}));
   norm2 = register_module("norm2", layer_norm(dim));
   attn2 = register_module("attn2", nn::Attention(nn::AttentionOptions{
                                        dim, cross_attention_dim, heads, dim_head, false, true}));
@@ -55,7 +55,7 @@ BasicTransformerBlockImpl::BasicTransformerBlockImpl(int64_t dim, int64_t heads,
 
 torch::Tensor BasicTransformerBlockImpl::forward(const torch::Tensor& x,
                                                  const torch::Tensor& context) {
-  auto h = attn1->forward(norm1->forward(x)) + x;    // self-attention
+  auto h = attn1->forward(norm1->forward(x)) + x;      // self-attention
   h = attn2->forward(norm2->forward(h), context) + h;  // cross-attention to the text
   return ff->forward(norm3->forward(h)) + h;
 }
@@ -63,8 +63,9 @@ torch::Tensor BasicTransformerBlockImpl::forward(const torch::Tensor& x,
 Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DOptions& options)
     : options_(options) {
   const int64_t c = options.in_channels, inner = options.heads * options.dim_head;
-  norm = register_module("norm", torch::nn::GroupNorm(
-                                     torch::nn::GroupNormOptions(options.norm_num_groups, c).eps(1e-6)));
+  norm = register_module(
+      "norm",
+      torch::nn::GroupNorm(torch::nn::GroupNormOptions(options.norm_num_groups, c).eps(1e-6)));
   if (options.use_linear_projection) {
     proj_in = torch::nn::AnyModule(torch::nn::Linear(c, inner));
     proj_out = torch::nn::AnyModule(torch::nn::Linear(inner, c));
@@ -75,13 +76,14 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DOptions& optio
   register_module("proj_in", proj_in.ptr());
   transformer_blocks = register_module("transformer_blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < options.num_layers; ++i) {
-    transformer_blocks->push_back(BasicTransformerBlock(inner, options.heads, options.dim_head,
-                                                        options.cross_attention_dim));
+    transformer_blocks->push_back(
+        BasicTransformerBlock(inner, options.heads, options.dim_head, options.cross_attention_dim));
   }
   register_module("proj_out", proj_out.ptr());
 }
 
-torch::Tensor Transformer2DModelImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {
+torch::Tensor Transformer2DModelImpl::forward(const torch::Tensor& x,
+                                              const torch::Tensor& context) {
   const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
   auto to_tokens = [&](const torch::Tensor& t) {  // [B, C, H, W] -> [B, HW, C]
     return t.permute({0, 2, 3, 1}).reshape({b, h * w, t.size(1)});

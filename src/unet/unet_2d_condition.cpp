@@ -55,7 +55,8 @@ torch::Tensor UNet2DConditionModelImpl::run_down(const torch::Tensor& x, const t
                                                  std::vector<torch::Tensor>& skips) {
   auto h = x;
   skips.push_back(h);
-  for (const auto& block : *down_blocks) h = block->as<DownBlock>()->forward(h, emb, context, skips);
+  for (const auto& block : *down_blocks)
+    h = block->as<DownBlock>()->forward(h, emb, context, skips);
   if (!extra.down_residuals.empty()) {
     PD_CHECK(extra.down_residuals.size() == skips.size(), Runtime,
              "UNet: " << extra.down_residuals.size() << " ControlNet down residuals, the UNet has "
@@ -63,7 +64,8 @@ torch::Tensor UNet2DConditionModelImpl::run_down(const torch::Tensor& x, const t
     for (size_t i = 0; i < skips.size(); ++i) {
       PD_CHECK(residual_fits(extra.down_residuals[i], skips[i]), Runtime,
                "UNet: ControlNet down residual " << i << " is " << extra.down_residuals[i].sizes()
-                                                 << ", the skip connection is " << skips[i].sizes());
+                                                 << ", the skip connection is "
+                                                 << skips[i].sizes());
       skips[i] = skips[i] + extra.down_residuals[i].to(skips[i].scalar_type());
     }
   }
@@ -97,8 +99,9 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& x,
   PD_CHECK(context.defined() && context.dim() == 3 && context.size(0) == x.size(0) &&
                context.size(2) == c.cross_attention_dim,
            Runtime,
-           "UNet: context must be [" << x.size(0) << ", M, " << c.cross_attention_dim << "], got "
-                                     << (context.defined() ? c10::str(context.sizes()) : "undefined"));
+           "UNet: context must be ["
+               << x.size(0) << ", M, " << c.cross_attention_dim << "], got "
+               << (context.defined() ? c10::str(context.sizes()) : "undefined"));
   const auto dtype = conv_in->weight.scalar_type();
   auto sample = x.to(dtype);
   if (c.center_input_sample) sample = sample * 2.0 - 1.0;
@@ -114,8 +117,8 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& x,
                                                  << ", the mid block output is " << h.sizes());
     h = h + extra.mid_residual.to(dtype);
   }
-  h = run_up(h, emb, ctx, skips);                                      // [B, C0, H, W]
-  return conv_out->forward(F::silu(conv_norm_out->forward(h)));       // [B, out, H, W]
+  h = run_up(h, emb, ctx, skips);                                // [B, C0, H, W]
+  return conv_out->forward(F::silu(conv_norm_out->forward(h)));  // [B, out, H, W]
 }
 
 UNet2DConditionModel load_unet(const UNetConfig& config, const io::WeightSource& weights,
@@ -124,8 +127,7 @@ UNet2DConditionModel load_unet(const UNetConfig& config, const io::WeightSource&
   UNet2DConditionModel model(config);
   io::load_into(*model, weights, "unet", dtype);
   model->eval();
-  logger().debug("unet loaded from {} ({} parameters)", weights.path(),
-                 model->parameters().size());
+  logger().debug("unet loaded from {} ({} parameters)", weights.path(), model->parameters().size());
   return model;
 }
 

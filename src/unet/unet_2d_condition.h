@@ -15,10 +15,11 @@
 
 namespace pangu_draw::unet {
 
-struct UNetExtra {                        // optional extra inputs; any may be undefined
-  torch::Tensor text_embeds;              // [B, P] pooled text embedding (addition_embed_type text_time)
-  torch::Tensor time_ids;                 // [B, K] micro-conditioning ids (SDXL 6 values, PanGu 1), each
-                                          // embedded with addition_time_embed_dim sinusoids, concat after text_embeds
+struct UNetExtra {            // optional extra inputs; any may be undefined
+  torch::Tensor text_embeds;  // [B, P] pooled text embedding (addition_embed_type text_time)
+  torch::Tensor
+      time_ids;  // [B, K] micro-conditioning ids (SDXL 6 values, PanGu 1), each
+                 // embedded with addition_time_embed_dim sinusoids, concat after text_embeds
   std::vector<torch::Tensor> down_residuals;  // ControlNet residuals added to the skip connections
   torch::Tensor mid_residual;
 };

@@ -101,9 +101,9 @@ DownBlockImpl::DownBlockImpl(const BlockOptions& o) {
     if (o.has_attention) attentions->push_back(make_transformer(o, o.out_channels));
   }
   if (o.add_sampler) {
-    downsamplers = register_module(
-        "downsamplers", torch::nn::ModuleList(nn::Downsample2D(o.out_channels, o.out_channels,
-                                                               o.downsample_padding)));
+    downsamplers =
+        register_module("downsamplers", torch::nn::ModuleList(nn::Downsample2D(
+                                            o.out_channels, o.out_channels, o.downsample_padding)));
   }
 }
 

@@ -17,15 +17,15 @@ struct BlockOptions {
   int64_t out_channels = 0;
   int64_t prev_output_channels = 0;  // up blocks: channels coming from the block below
   int64_t temb_channels = 0;
-  int64_t num_layers = 1;            // resnets (and transformers when has_attention)
-  int64_t transformer_layers = 1;    // BasicTransformerBlocks per Transformer2DModel
+  int64_t num_layers = 1;          // resnets (and transformers when has_attention)
+  int64_t transformer_layers = 1;  // BasicTransformerBlocks per Transformer2DModel
   int64_t heads = 1;
   int64_t cross_attention_dim = 0;
   int64_t groups = 32;
   double eps = 1e-5;
   bool use_linear_projection = false;
-  bool has_attention = true;         // CrossAttn* block vs plain block
-  bool add_sampler = false;          // downsamplers.0 / upsamplers.0
+  bool has_attention = true;  // CrossAttn* block vs plain block
+  bool add_sampler = false;   // downsamplers.0 / upsamplers.0
   int64_t downsample_padding = 1;
   double output_scale_factor = 1.0;  // mid block resnets (mid_block_scale_factor)
 };

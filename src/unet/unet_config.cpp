@@ -26,21 +26,20 @@ void reject_unsupported(const io::JsonConfig& j) {
     PD_CHECK(!j.get_bool(key, false), Input,
              j.origin() << ": '" << key << "' = true is not supported (only false)");
   }
-  const std::pair<const char*, const char*> named[] = {
-      {"act_fn", "silu"},
-      {"time_embedding_type", "positional"},
-      {"resnet_time_scale_shift", "default"},
-      {"attention_type", "default"}};
+  const std::pair<const char*, const char*> named[] = {{"act_fn", "silu"},
+                                                       {"time_embedding_type", "positional"},
+                                                       {"resnet_time_scale_shift", "default"},
+                                                       {"attention_type", "default"}};
   for (const auto& [key, value] : named) {
     const std::string found = j.get_string(key, value);
     PD_CHECK(found == value, Input,
              j.origin() << ": '" << key << "' = \"" << found << "\" is not supported (only \""
                         << value << "\")");
   }
-  PD_CHECK(j.get_double("resnet_out_scale_factor", 1.0) == 1.0, Input,
-           j.origin() << ": 'resnet_out_scale_factor' = "
-                      << j.get_double("resnet_out_scale_factor", 1.0)
-                      << " is not supported (only 1.0)");
+  PD_CHECK(
+      j.get_double("resnet_out_scale_factor", 1.0) == 1.0, Input,
+      j.origin() << ": 'resnet_out_scale_factor' = " << j.get_double("resnet_out_scale_factor", 1.0)
+                 << " is not supported (only 1.0)");
 }
 
 void check_block_types(const UNetConfig& c) {
@@ -113,8 +112,9 @@ UNetConfig UNetConfig::from_json(const io::JsonConfig& j) {
   check_block_types(c);
   c.layers_per_block = j.get_int_or_list("layers_per_block", n, 2);
   // diffusers' naming quirk: SD configs put the number of heads in attention_head_dim.
-  c.num_attention_heads = j.has("num_attention_heads") ? j.get_int_or_list("num_attention_heads", n)
-                                                       : j.get_int_or_list("attention_head_dim", n, 8);
+  c.num_attention_heads = j.has("num_attention_heads")
+                              ? j.get_int_or_list("num_attention_heads", n)
+                              : j.get_int_or_list("attention_head_dim", n, 8);
   c.transformer_layers_per_block = j.get_int_or_list("transformer_layers_per_block", n, 1);
   if (j.has("reverse_transformer_layers_per_block")) {
     PD_FAIL(Input, j.origin() << ": 'reverse_transformer_layers_per_block' is not supported "
@@ -149,8 +149,8 @@ std::string UNetConfig::summary() const {
   };
   std::ostringstream os;
   os << "in=" << in_channels << " out=" << out_channels << " blocks=[" << list(block_out_channels)
-     << "] down=[" << list(down_block_types) << "] up=[" << list(up_block_types)
-     << "] layers=[" << list(layers_per_block) << "] heads=[" << list(num_attention_heads)
+     << "] down=[" << list(down_block_types) << "] up=[" << list(up_block_types) << "] layers=["
+     << list(layers_per_block) << "] heads=[" << list(num_attention_heads)
      << "] transformer_layers=[" << list(transformer_layers_per_block)
      << "] cross_attention_dim=" << cross_attention_dim << " linear_proj=" << use_linear_projection
      << " groups=" << norm_num_groups << " eps=" << norm_eps

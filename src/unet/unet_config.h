@@ -19,9 +19,9 @@ struct UNetConfig {
   std::vector<std::string> down_block_types;
   std::vector<std::string> up_block_types;  // empty in a ControlNet config
   std::string mid_block_type = "UNetMidBlock2DCrossAttn";
-  std::vector<int64_t> layers_per_block;              // per down block
-  std::vector<int64_t> num_attention_heads;           // per down block (resolved, see .cpp)
-  std::vector<int64_t> transformer_layers_per_block;  // per down block
+  std::vector<int64_t> layers_per_block;                      // per down block
+  std::vector<int64_t> num_attention_heads;                   // per down block (resolved, see .cpp)
+  std::vector<int64_t> transformer_layers_per_block;          // per down block
   std::vector<int64_t> reverse_transformer_layers_per_block;  // per up block, in up order
   int64_t cross_attention_dim = 768;
   bool use_linear_projection = false;
@@ -32,7 +32,7 @@ struct UNetConfig {
   double mid_block_scale_factor = 1.0;
   bool flip_sin_to_cos = true;
   double freq_shift = 0.0;
-  int64_t time_embed_dim = 0;  // time_embedding_dim, default 4 * block_out_channels[0]
+  int64_t time_embed_dim = 0;       // time_embedding_dim, default 4 * block_out_channels[0]
   std::string addition_embed_type;  // "" or "text_time"
   int64_t addition_time_embed_dim = 0;
   int64_t projection_class_embeddings_input_dim = 0;

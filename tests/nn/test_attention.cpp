@@ -13,7 +13,8 @@ namespace pangu_draw::nn {
 namespace {
 
 // softmax(q k^T / sqrt(d)) v by explicit loops in double precision.
-torch::Tensor naive_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+torch::Tensor naive_attention(const torch::Tensor& q, const torch::Tensor& k,
+                              const torch::Tensor& v) {
   auto qa = q.to(torch::kDouble), ka = k.to(torch::kDouble), va = v.to(torch::kDouble);
   auto out = torch::zeros({q.size(0), q.size(1), q.size(2), v.size(3)}, torch::kDouble);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
@@ -36,7 +37,8 @@ torch::Tensor naive_attention(const torch::Tensor& q, const torch::Tensor& k, co
 
 TEST(Attention, MatchesElementwiseSoftmax) {
   torch::manual_seed(0);
-  auto q = torch::randn({2, 3, 5, 4}), k = torch::randn({2, 3, 7, 4}), v = torch::randn({2, 3, 7, 6});
+  auto q = torch::randn({2, 3, 5, 4}), k = torch::randn({2, 3, 7, 4}),
+       v = torch::randn({2, 3, 7, 6});
   PD_EXPECT_CLOSE(attention(q, k, v), naive_attention(q, k, v), 1e-5, "attention");
 }
 
@@ -50,7 +52,8 @@ TEST(Attention, ZeroQueriesAverageValues) {
 
 TEST(Attention, ChunkingGivesTheSameResult) {
   torch::manual_seed(1);
-  auto q = torch::randn({1, 2, 37, 8}), k = torch::randn({1, 2, 37, 8}), v = torch::randn({1, 2, 37, 8});
+  auto q = torch::randn({1, 2, 37, 8}), k = torch::randn({1, 2, 37, 8}),
+       v = torch::randn({1, 2, 37, 8});
   auto full = attention(q, k, v);
   // 1 query row per chunk, and 5 rows per chunk (last chunk shorter).
   PD_EXPECT_CLOSE(attention(q, k, v, 1), full, 1e-6, "chunk 1");

@@ -27,10 +27,10 @@ TEST(ResnetBlock2D, OptionalLayersFollowTheOptions) {
   EXPECT_FALSE(names_of(*vae_block).count("conv_shortcut.weight"));
   ResnetBlock2D unet_block(ResnetBlock2DOptions{4, 8, 16, 2, 1e-5, 1.0});
   auto names = names_of(*unet_block);
-  for (const char* n : {"norm1.weight", "norm1.bias", "conv1.weight", "conv1.bias",
-                        "time_emb_proj.weight", "time_emb_proj.bias", "norm2.weight",
-                        "norm2.bias", "conv2.weight", "conv2.bias", "conv_shortcut.weight",
-                        "conv_shortcut.bias"}) {
+  for (const char* n :
+       {"norm1.weight", "norm1.bias", "conv1.weight", "conv1.bias", "time_emb_proj.weight",
+        "time_emb_proj.bias", "norm2.weight", "norm2.bias", "conv2.weight", "conv2.bias",
+        "conv_shortcut.weight", "conv_shortcut.bias"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
   EXPECT_EQ(names.size(), 12u);
@@ -58,8 +58,9 @@ TEST(ResnetBlock2D, MatchesTheFormula) {
   };
   auto h = F::conv2d(F::silu(gn(x, block->norm1)), block->conv1->weight,
                      F::Conv2dFuncOptions().bias(block->conv1->bias).padding(1));
-  h = h + (torch::matmul(F::silu(temb), block->time_emb_proj->weight.t()) +
-           block->time_emb_proj->bias).view({2, 6, 1, 1});
+  h = h +
+      (torch::matmul(F::silu(temb), block->time_emb_proj->weight.t()) + block->time_emb_proj->bias)
+          .view({2, 6, 1, 1});
   h = F::conv2d(F::silu(gn(h, block->norm2)), block->conv2->weight,
                 F::Conv2dFuncOptions().bias(block->conv2->bias).padding(1));
   auto s = F::conv2d(x, block->conv_shortcut->weight,
@@ -92,8 +93,10 @@ TEST(Upsample2D, NearestThenConv) {
   up->conv->weight[0][0][1][1] = 1.0;  // identity kernel
   up->conv->bias.fill_(0.25);
   auto x = torch::tensor({1.f, 2.f, 3.f, 4.f}).view({1, 1, 2, 2});
-  auto expected = torch::tensor({1.f, 1.f, 2.f, 2.f, 1.f, 1.f, 2.f, 2.f,
-                                 3.f, 3.f, 4.f, 4.f, 3.f, 3.f, 4.f, 4.f}).view({1, 1, 4, 4}) + 0.25;
+  auto expected = torch::tensor({1.f, 1.f, 2.f, 2.f, 1.f, 1.f, 2.f, 2.f, 3.f, 3.f, 4.f, 4.f, 3.f,
+                                 3.f, 4.f, 4.f})
+                      .view({1, 1, 4, 4}) +
+                  0.25;
   PD_EXPECT_CLOSE(up->forward(x), expected, 0, "x2");
   EXPECT_EQ(up->forward(x, {3, 5}).sizes(), (std::vector<int64_t>{1, 1, 3, 5}));
   EXPECT_EQ(names_of(*up), (std::set<std::string>{"conv.weight", "conv.bias"}));
@@ -130,8 +133,9 @@ TEST(TimestepEmbedding, MlpNamesAndMath) {
   torch::NoGradGuard no_grad;
   auto x = torch::randn({2, 4});
   auto h = F::silu(torch::matmul(x, emb->linear_1->weight.t()) + emb->linear_1->bias);
-  PD_EXPECT_CLOSE(emb->forward(x), torch::matmul(h, emb->linear_2->weight.t()) + emb->linear_2->bias,
-                  1e-5, "TimestepEmbedding");
+  PD_EXPECT_CLOSE(emb->forward(x),
+                  torch::matmul(h, emb->linear_2->weight.t()) + emb->linear_2->bias, 1e-5,
+                  "TimestepEmbedding");
 }
 
 }  // namespace

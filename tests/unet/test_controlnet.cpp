@@ -29,8 +29,8 @@ std::vector<ControlCase> control_cases() {
     for (const auto& s : c["sampling_cases"]) {
       if (!s.contains("controlnet")) continue;
       const std::string root = std::filesystem::path(model_dir(set)).parent_path().string();
-      out.push_back({set, root + "/" + s["controlnet"].get<std::string>(),
-                     s["control_scale"].get<double>()});
+      out.push_back(
+          {set, root + "/" + s["controlnet"].get<std::string>(), s["control_scale"].get<double>()});
       break;
     }
   }
@@ -90,19 +90,22 @@ TEST(ControlNet, NonNativeSizeAndScaleZero) {
     const Reference ref(cc.set);
     const auto& cfg = net->config().unet;
     const int64_t f = int64_t{1} << (cfg.block_out_channels.size() - 1);
-    const int64_t hint_f = int64_t{1} << (net->config().conditioning_embedding_out_channels.size() - 1);
+    const int64_t hint_f = int64_t{1}
+                           << (net->config().conditioning_embedding_out_channels.size() - 1);
     const int64_t h = 2 * f, w = 3 * f;
     auto x = torch::randn({2, cfg.in_channels, h, w});
     auto hint = torch::rand({2, net->config().conditioning_channels, h * hint_f, w * hint_f});
     auto ctx = reference_context(ref, 0).repeat({2, 1, 1});
     auto r = net->forward(x, timestep(10), ctx, hint, 0.0);
     ASSERT_FALSE(r.down_residuals.empty());
-    EXPECT_EQ(r.down_residuals[0].sizes(), (std::vector<int64_t>{2, cfg.block_out_channels[0], h, w}));
+    EXPECT_EQ(r.down_residuals[0].sizes(),
+              (std::vector<int64_t>{2, cfg.block_out_channels[0], h, w}));
     for (const auto& d : r.down_residuals) EXPECT_EQ(d.abs().max().item<float>(), 0.0f);
     // A control image of the wrong size is named in the error.
     auto small = torch::rand({2, 3, h * hint_f / 2, w * hint_f / 2});
-    EXPECT_NE(error_of([&] { net->forward(x, timestep(10), ctx, small, 1.0); }).find("control image"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of([&] { net->forward(x, timestep(10), ctx, small, 1.0); }).find("control image"),
+        std::string::npos);
   }
 }
 
@@ -119,7 +122,7 @@ TEST(ControlNet, BgrChannelOrderFlipsTheHint) {
     const Reference ref(cc.set);
     const auto x = ref.get("unet.input").unsqueeze(0);
     auto hint = ref.get("controlnet.hint").unsqueeze(0).clone();  // grey levels: R = G = B
-    hint.select(1, 0).zero_();  // R != B, so a missing flip shows
+    hint.select(1, 0).zero_();                                    // R != B, so a missing flip shows
     auto a = rgb->forward(x, timestep(500), reference_context(ref, 0), hint, 1.0);
     auto b = bgr->forward(x, timestep(500), reference_context(ref, 0), hint.flip({1}), 1.0);
     PD_EXPECT_CLOSE(b.mid_residual, a.mid_residual, 1e-6, "bgr mid");
@@ -149,8 +152,8 @@ TEST(ControlNet, MissingTensorIsNamed) {
     for (const auto& name : full.names()) {
       if (name != dropped) keys[name] = full.entry(name);
     }
-    const auto config = unet::ControlNetConfig::from_json(
-        io::JsonConfig::load(cc.controlnet_dir + "/config.json"));
+    const auto config =
+        unet::ControlNetConfig::from_json(io::JsonConfig::load(cc.controlnet_dir + "/config.json"));
     const auto msg = error_of([&] { unet::load_controlnet(config, io::WeightSource(file, keys)); });
     EXPECT_NE(msg.find(dropped), std::string::npos) << msg;
   }

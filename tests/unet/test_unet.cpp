@@ -37,8 +37,8 @@ TEST_P(UNetFixture, MatchesDiffusersForEveryTimestepAndPrompt) {
   const auto x = ref.get("unet.input").unsqueeze(0);  // [1, 4, h, w]
   for (const auto& t : c["unet_timesteps"]) {
     for (const auto& p : c["unet_prompts"]) {
-      const std::string key = "unet.t" + std::to_string(t.get<int>()) + ".prompt" +
-                              std::to_string(p.get<int>());
+      const std::string key =
+          "unet.t" + std::to_string(t.get<int>()) + ".prompt" + std::to_string(p.get<int>());
       auto out = unet->forward(x, timestep(t.get<double>()), reference_context(ref, p.get<int>()),
                                reference_extra(set, ref, p.get<int>(), unet->config()));
       auto expected = ref.get(key).unsqueeze(0);
@@ -94,22 +94,23 @@ TEST_P(UNetFixture, RunsAtNonSquareNonNativeSizes) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, UNetFixture, ::testing::ValuesIn(fixture_sets()));
 
-nlohmann::json sd_config() {
-  return read_json(unet_dir(fixture_sets().front()) + "/config.json");
-}
+nlohmann::json sd_config() { return read_json(unet_dir(fixture_sets().front()) + "/config.json"); }
 
 TEST(UNetConfig, WrongFieldTypeNamesTheField) {
   auto j = sd_config();
   j["layers_per_block"] = "two";
-  const auto msg = error_of([&] { unet::UNetConfig::from_json(io::JsonConfig(j, "unet/config.json")); });
+  const auto msg =
+      error_of([&] { unet::UNetConfig::from_json(io::JsonConfig(j, "unet/config.json")); });
   EXPECT_NE(msg.find("unet/config.json"), std::string::npos) << msg;
   EXPECT_NE(msg.find("layers_per_block"), std::string::npos) << msg;
 }
 
 TEST(UNetConfig, UnsupportedValuesNameFieldAndValue) {
   const std::vector<std::pair<std::string, nlohmann::json>> bad = {
-      {"addition_embed_type", "image"},        {"down_block_types", {"SimpleDownBlock2D"}},
-      {"resnet_time_scale_shift", "scale_shift"}, {"class_embed_type", "timestep"},
+      {"addition_embed_type", "image"},
+      {"down_block_types", {"SimpleDownBlock2D"}},
+      {"resnet_time_scale_shift", "scale_shift"},
+      {"class_embed_type", "timestep"},
       {"mid_block_type", "UNetMidBlock2DSimpleCrossAttn"}};
   for (const auto& [field, value] : bad) {
     auto j = sd_config();
@@ -188,8 +189,9 @@ TEST(UNetLoad, SingleFileCheckpointGivesTheSameOutput) {
     const auto c = cases(set);
     const int p = c["unet_prompts"][0];
     const int t = c["unet_timesteps"][0];
-    auto out = unet->forward(ref.get("unet.input").unsqueeze(0), timestep(t),
-                             reference_context(ref, p), reference_extra(set, ref, p, unet->config()));
+    auto out =
+        unet->forward(ref.get("unet.input").unsqueeze(0), timestep(t), reference_context(ref, p),
+                      reference_extra(set, ref, p, unet->config()));
     const std::string key = "unet.t" + std::to_string(t) + ".prompt" + std::to_string(p);
     PD_EXPECT_CLOSE(out, ref.get(key).unsqueeze(0), 1e-4, set + " single file " + key);
   }
@@ -202,13 +204,17 @@ TEST(UNetForward, BadInputsAreErrors) {
   const auto& cfg = unet->config();
   auto x = torch::zeros({1, cfg.in_channels, 8, 8});
   auto ctx = torch::zeros({1, 7, cfg.cross_attention_dim});
-  EXPECT_NE(error_of([&] { unet->forward(x, timestep(1), torch::zeros({1, 7, cfg.cross_attention_dim + 1})); })
-                .find("context"),
+  EXPECT_NE(error_of([&] {
+              unet->forward(x, timestep(1), torch::zeros({1, 7, cfg.cross_attention_dim + 1}));
+            }).find("context"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { unet->forward(torch::zeros({1, cfg.in_channels + 1, 8, 8}), timestep(1), ctx); })
-                .find("input"),
+  EXPECT_NE(error_of([&] {
+              unet->forward(torch::zeros({1, cfg.in_channels + 1, 8, 8}), timestep(1), ctx);
+            }).find("input"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { unet->forward(x, torch::tensor({1.f, 2.f, 3.f}), ctx); }).find("timesteps"),
+  EXPECT_NE(error_of([&] {
+              unet->forward(x, torch::tensor({1.f, 2.f, 3.f}), ctx);
+            }).find("timesteps"),
             std::string::npos);
 }
 
@@ -226,8 +232,9 @@ TEST(UNetForward, TextTimeModelsNeedTheirExtras) {
     unet::UNetExtra wrong;
     wrong.text_embeds = torch::zeros({1, 3});
     wrong.time_ids = torch::zeros({1, 1});
-    EXPECT_NE(error_of([&] { unet->forward(x, timestep(1), ctx, wrong); })
-                  .find("projection_class_embeddings_input_dim"),
+    EXPECT_NE(error_of([&] {
+                unet->forward(x, timestep(1), ctx, wrong);
+              }).find("projection_class_embeddings_input_dim"),
               std::string::npos)
         << set;
   }

@@ -31,7 +31,7 @@ inline unet::UNetExtra reference_extra(const std::string& set, const Reference& 
   if (config.addition_embed_type != "text_time") return extra;
   extra.text_embeds = ref.get("pooled.prompt" + std::to_string(p)).unsqueeze(0);  // [1, P]
   const auto ids = reference_time_ids(cases(set));
-  extra.time_ids = torch::tensor(ids).unsqueeze(0);                               // [1, K]
+  extra.time_ids = torch::tensor(ids).unsqueeze(0);  // [1, K]
   return extra;
 }
 
