@@ -92,6 +92,22 @@ TEST_P(UNetFixture, RunsAtNonSquareNonNativeSizes) {
   }
 }
 
+// LoadOptions dtype "bf16": weights and compute in bfloat16, output close to the reference.
+TEST_P(UNetFixture, BFloat16WeightsStayCloseToTheReference) {
+  const std::string set = GetParam();
+  torch::InferenceMode guard;
+  auto unet = unet::load_unet(unet_dir(set), torch::kBFloat16);
+  const Reference ref(set);
+  const auto c = cases(set);
+  const int p = c["unet_prompts"][0];
+  const int t = c["unet_timesteps"][0];
+  auto out = unet->forward(ref.get("unet.input").unsqueeze(0), timestep(t),
+                           reference_context(ref, p), reference_extra(set, ref, p, unet->config()));
+  EXPECT_EQ(out.scalar_type(), torch::kBFloat16);
+  const std::string key = "unet.t" + std::to_string(t) + ".prompt" + std::to_string(p);
+  PD_EXPECT_CLOSE(out.to(torch::kFloat), ref.get(key).unsqueeze(0), 5e-2, set + " bf16 " + key);
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, UNetFixture, ::testing::ValuesIn(fixture_sets()));
 
 nlohmann::json sd_config() { return read_json(unet_dir(fixture_sets().front()) + "/config.json"); }
