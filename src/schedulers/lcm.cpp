@@ -19,9 +19,6 @@ class LCM final : public SteppedSampler {
              "the karras schedule is not available for the lcm sampler; use --schedule default");
     const int n = options.steps;
     const int64_t original = config.original_inference_steps;
-    PD_CHECK(original > 0 && original <= config.num_train_timesteps, Input,
-             "scheduler config: 'original_inference_steps' must be in [1, num_train_timesteps], "
-             "found " << original);
     PD_CHECK(n <= original, Usage,
              "lcm: steps " << n << " exceed the scheduler's original_inference_steps " << original
                            << "; use at most " << original << " steps");

@@ -115,6 +115,9 @@ NoiseScheduleConfig NoiseScheduleConfig::from_json(const io::JsonConfig& json) {
   c.euler_at_final = json.get_bool("euler_at_final", c.euler_at_final);
   c.lambda_min_clipped = json.get_double("lambda_min_clipped", c.lambda_min_clipped);
   c.original_inference_steps = json.get_int("original_inference_steps", c.original_inference_steps);
+  PD_CHECK(c.original_inference_steps >= 1 && c.original_inference_steps <= c.num_train_timesteps,
+           Input, json.origin() << ": 'original_inference_steps' must be in [1, num_train_timesteps = "
+                                << c.num_train_timesteps << "], found " << c.original_inference_steps);
   c.timestep_scaling = json.get_double("timestep_scaling", c.timestep_scaling);
   check_unsupported(json);
   return c;

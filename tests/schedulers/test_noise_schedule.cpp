@@ -125,6 +125,8 @@ TEST(NoiseScheduleConfig, RejectsBadFields) {
   expect_input_error("interpolation_type", "log_linear");
   expect_input_error("timestep_type", "continuous");
   expect_input_error("trained_betas", nlohmann::json::array({0.1, 0.2}));
+  expect_input_error("original_inference_steps", 0);
+  expect_input_error("original_inference_steps", 5000);
 }
 
 TEST(NoiseScheduleConfig, TrainedBetasReplaceTheSchedule) {
