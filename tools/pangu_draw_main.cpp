@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli_batch.h"
+#include "cli_bench.h"
 #include "cli_generate.h"
 #include "pangu_draw/pangu_draw.h"
 
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   auto* gen_cmd = pangu_draw::cli::add_generate(app, generate);
   pangu_draw::cli::BatchArgs batch;
   auto* batch_cmd = pangu_draw::cli::add_batch(app, batch);
+  auto& bench = pangu_draw::cli::add_bench(app);
   std::string ckpt, converted, cast;
   auto* convert_cmd = app.add_subcommand(
       "convert", "Convert a MindSpore .ckpt (PanGu-Draw 3.0 release) to a .safetensors single file");
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
     pangu_draw::set_log_level(quiet ? "error" : verbose ? "debug" : "info");
     if (gen_cmd->parsed()) pangu_draw::cli::run_generate(generate, !quiet);
     if (batch_cmd->parsed()) return pangu_draw::cli::run_batch(batch, !quiet);
+    if (bench.cmd->parsed()) return pangu_draw::cli::run_bench(bench);
     if (convert_cmd->parsed()) {
       const auto n = pangu_draw::convert_mindspore_checkpoint(ckpt, converted, cast);
       std::fprintf(stderr, "wrote %zu tensors to %s\n", n, converted.c_str());

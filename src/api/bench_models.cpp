@@ -1,0 +1,119 @@
+// bench_models.cpp: builds or loads the models of a benchmark and the conditioning tensors the
+// UNet is timed with.
+#include "api/bench_models.h"
+
+#include "core/error.h"
+#include "io/json_config.h"
+#include "text_encoders/clip_text.h"
+#include "unet/unet_config.h"
+#include "vae/vae_config.h"
+
+namespace pangu_draw::api {
+
+namespace {
+
+// Default dtype for new parameters while alive: modules are then initialised directly in the
+// compute dtype, so a bf16 benchmark never holds a float32 copy of its weights.
+class DefaultDtype {
+ public:
+  explicit DefaultDtype(torch::ScalarType t) : saved_(torch::get_default_dtype()) {
+    torch::set_default_dtype(c10::scalarTypeToTypeMeta(t));
+  }
+  ~DefaultDtype() { torch::set_default_dtype(saved_); }
+
+ private:
+  caffe2::TypeMeta saved_;
+};
+
+double count_params_millions(torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return static_cast<double>(n) / 1e6;
+}
+
+io::JsonConfig builtin_config(const nlohmann::json& j, const std::string& arch,
+                              const std::string& file) {
+  return io::JsonConfig(j, "built-in " + arch + " " + file);
+}
+
+// Runs every encoder once on `ids`; fills the UNet conditioning the way the model reads it.
+void text_conditioning(std::vector<text_encoders::CLIPTextModel>& encoders,
+                       const pipeline::BuiltinArch& arch, const torch::Tensor& ids,
+                       BenchModels& m) {
+  std::vector<torch::Tensor> contexts;
+  for (size_t i = 0; i < encoders.size(); ++i) {
+    auto out = encoders[i]->forward(ids);
+    contexts.push_back(arch.text_encoders[i].penultimate ? out.penultimate_hidden : out.last_hidden);
+    m.pooled = out.pooled_projected;  // the last encoder's (SDXL: OpenCLIP bigG projection)
+  }
+  m.context = torch::cat(contexts, -1);  // [1, 77, C]
+  if (arch.time_ids == 0) {
+    m.pooled = torch::Tensor();
+    return;
+  }
+  const double s = static_cast<double>(arch.native_size);
+  m.time_ids = torch::tensor({s, s, 0.0, 0.0, s, s}, torch::kFloat).narrow(0, 0, arch.time_ids)
+                   .unsqueeze(0);
+}
+
+}  // namespace
+
+BenchModels build_random_models(const pipeline::BuiltinArch& arch, torch::ScalarType dtype) {
+  torch::NoGradGuard no_grad;
+  BenchModels m;
+  m.description = arch.name + " (random weights)";
+  std::vector<text_encoders::CLIPTextModel> encoders;
+  {
+    DefaultDtype guard(dtype);
+    for (size_t i = 0; i < arch.text_encoders.size(); ++i) {
+      const std::string file = "text_encoder" + (i ? "_" + std::to_string(i + 1) : "") + "/config.json";
+      encoders.emplace_back(text_encoders::CLIPTextConfig::from_json(
+          builtin_config(arch.text_encoders[i].config, arch.name, file)));
+    }
+    m.unet = unet::UNet2DConditionModel(
+        unet::UNetConfig::from_json(builtin_config(arch.unet, arch.name, "unet/config.json")));
+    m.vae = vae::AutoencoderKL(
+        vae::VAEConfig::from_json(builtin_config(arch.vae, arch.name, "vae/config.json")));
+  }
+  for (auto& e : encoders) m.params_millions += count_params_millions(*e);
+  m.params_millions += count_params_millions(*m.unet) + count_params_millions(*m.vae);
+  m.unet->eval();
+  m.vae->eval();
+  const int64_t vocab = encoders.front()->config().vocab_size;
+  auto ids = torch::randint(0, vocab - 1, {1, 77}, torch::kLong);
+  text_conditioning(encoders, arch, ids, m);
+  m.encode_text = [encoders, ids]() mutable {
+    torch::InferenceMode guard;
+    for (int branch = 0; branch < 2; ++branch) {
+      for (auto& e : encoders) e->forward(ids);
+    }
+  };
+  m.native_width = m.native_height = arch.native_size;
+  return m;
+}
+
+BenchModels load_bench_models(const std::string& path, torch::ScalarType dtype, int64_t width,
+                              int64_t height) {
+  pipeline::LoadSettings settings;
+  settings.dtype = dtype;
+  BenchModels m;
+  m.bundle = pipeline::load_bundle(path, settings);
+  m.description = path;
+  m.unet = m.bundle->unet;
+  m.vae = m.bundle->vae;
+  m.native_width = m.bundle->native_width;
+  m.native_height = m.bundle->native_height;
+  const int64_t w = width > 0 ? width : m.native_width, h = height > 0 ? height : m.native_height;
+  auto cond = m.bundle->conditioner->encode("a photograph of an astronaut riding a horse", w, h);
+  m.context = cond.context;
+  m.pooled = cond.pooled;
+  m.time_ids = cond.time_ids;
+  m.encode_text = [bundle = m.bundle, w, h] {
+    bundle->conditioner->encode_negative("", w, h);
+    bundle->conditioner->encode("a photograph of an astronaut riding a horse", w, h);
+  };
+  m.params_millions = count_params_millions(*m.unet) + count_params_millions(*m.vae);
+  return m;
+}
+
+}  // namespace pangu_draw::api

@@ -1,0 +1,65 @@
+// cli_bench.cpp: `pangu-draw bench` flags -> pangu_draw::BenchOptions, and the report printer.
+#include "cli_bench.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace pangu_draw::cli {
+
+BenchArgs& add_bench(CLI::App& app) {
+  static BenchArgs a;
+  BenchOptions& o = a.options;
+  a.cmd = app.add_subcommand("bench", "Benchmark text encoder, UNet step (CFG) and VAE decode "
+                                      "against the machine's peak GFLOP/s");
+  auto* cmd = a.cmd;
+  cmd->add_option("--arch", o.arch, "Built-in architecture with random weights: sd15 or sdxl")
+      ->capture_default_str();
+  cmd->add_option("-m,--model", o.model_path, "Benchmark this model instead of --arch");
+  cmd->add_option("-W,--width", o.width, "Image width (0 = native size)")->capture_default_str();
+  cmd->add_option("-H,--height", o.height, "Image height (0 = native size)")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Images per UNet call (doubled by CFG)")->capture_default_str();
+  cmd->add_option("--steps", o.steps, "Timed runs of each component (after one counting run)")
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--dtype", o.dtype, "Weights and compute dtype: fp32 or bf16")->capture_default_str();
+  cmd->add_option("--vae-dtype", o.vae_dtype, "VAE dtype when it differs from --dtype (fp32)");
+  cmd->add_flag("--channels-last", o.channels_last, "Channels-last tensors for convolutions");
+  cmd->add_flag("!--no-peak", o.peak, "Skip the GEMM / conv peak micro-benchmarks");
+  cmd->add_flag("--peak-only", [&o](int64_t) { o.components = false; },
+                "Only the GEMM / conv peak micro-benchmarks");
+  cmd->add_flag("--json", a.json, "Print the report as JSON on stdout");
+  return a;
+}
+
+namespace {
+
+void print_table(const BenchReport& r) {
+  std::printf("model %s, %s, %d threads, %dx%d, batch %d, %d timed steps, BLAS core '%s'\n",
+              r.model.c_str(), r.dtype.c_str(), r.threads, r.width, r.height, r.batch, r.steps,
+              r.blas_core.c_str());
+  std::printf("parameters %.1f M\n", r.params_millions);
+  const double peak = std::max(r.peak_gemm_gflops, r.peak_conv_gflops);
+  std::printf("machine peak: GEMM %.1f GFLOP/s, 3x3 conv %.1f GFLOP/s\n", r.peak_gemm_gflops,
+              r.peak_conv_gflops);
+  std::printf("%-14s %-22s %10s %10s %10s %8s\n", "component", "input", "median s", "GFLOP",
+              "GFLOP/s", "of peak");
+  for (const auto& c : r.components) {
+    std::printf("%-14s %-22s %10.3f %10.1f %10.1f %7.0f%%\n", c.name.c_str(), c.shape.c_str(),
+                c.median_s, c.gflop, c.gflops, peak > 0 ? 100.0 * c.gflops / peak : 0.0);
+  }
+  std::printf("RSS after load %.0f MB, peak RSS %.0f MB\n", r.rss_after_load_mb, r.peak_rss_mb);
+}
+
+}  // namespace
+
+int run_bench(const BenchArgs& a) {
+  const BenchReport r = run_benchmark(a.options);
+  if (a.json) {
+    std::printf("%s\n", bench_report_json(r).c_str());
+  } else {
+    print_table(r);
+  }
+  return 0;
+}
+
+}  // namespace pangu_draw::cli
