@@ -17,16 +17,19 @@ BenchArgs& add_bench(CLI::App& app) {
   cmd->add_option("-m,--model", o.model_path, "Benchmark this model instead of --arch");
   cmd->add_option("-W,--width", o.width, "Image width (0 = native size)")->capture_default_str();
   cmd->add_option("-H,--height", o.height, "Image height (0 = native size)")->capture_default_str();
-  cmd->add_option("--batch", o.batch, "Images per UNet call (doubled by CFG)")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Images per UNet call (doubled by CFG)")
+      ->capture_default_str();
   cmd->add_option("--steps", o.steps, "Timed runs of each component (after one counting run)")
       ->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--dtype", o.dtype, "Weights and compute dtype: fp32 or bf16")->capture_default_str();
+  cmd->add_option("--dtype", o.dtype, "Weights and compute dtype: fp32 or bf16")
+      ->capture_default_str();
   cmd->add_option("--vae-dtype", o.vae_dtype, "VAE dtype when it differs from --dtype (fp32)");
   cmd->add_flag("--channels-last", o.channels_last, "Channels-last tensors for convolutions");
   cmd->add_flag("!--no-peak", o.peak, "Skip the GEMM / conv peak micro-benchmarks");
   cmd->add_flag("--peak-only", [&o](int64_t) { o.components = false; },
                 "Only the GEMM / conv peak micro-benchmarks");
+  cmd->add_flag("!--no-warmup", o.warmup, "Time the FLOP-counting run too (for slow sizes)");
   cmd->add_flag("--json", a.json, "Print the report as JSON on stdout");
   return a;
 }

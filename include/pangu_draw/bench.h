@@ -5,7 +5,8 @@
 //   for (const auto& c : r.components) std::printf("%s %.3f s\n", c.name.c_str(), c.median_s);
 //
 // Each component runs once under a FLOP-counting pass (also the warm-up), then `steps` timed
-// times; the report gives medians, the FLOPs of one call and the machine's measured peak.
+// times (warmup = false: the counting run is the first of them, for very slow configurations);
+// the report gives medians, the FLOPs of one call and the machine's measured peak.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,7 @@ struct BenchOptions {
   bool channels_last = false;   ///< run convolutions on channels-last tensors
   bool peak = true;             ///< also measure the machine's peak (GEMM and 3x3 conv)
   bool components = true;       ///< time the model (false: only the peak micro-benchmarks)
+  bool warmup = true;           ///< false: the FLOP-counting run is also the first timed run
 };
 
 /// One timed component.

@@ -28,23 +28,29 @@ std::string shape_text(const torch::Tensor& t) {
   return s.str();
 }
 
-// One counted (and warm-up) call, then `steps` timed calls.
+double seconds_of(const std::function<void()>& fn) {
+  const auto t0 = std::chrono::steady_clock::now();
+  fn();
+  const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+  return dt.count();
+}
+
+// One counted call (a warm-up, or with warmup false the first of the `steps` timed calls), then
+// the remaining timed calls.
 BenchComponent time_component(const std::string& name, const std::string& shape,
-                              const std::function<void()>& fn, int steps) {
+                              const std::function<void()>& fn, int steps, bool warmup) {
   BenchComponent c;
   c.name = name;
   c.shape = shape;
+  std::vector<double> times;
   {
     core::FlopCounter counter;
-    fn();
+    const double s = seconds_of(fn);
+    if (!warmup) times.push_back(s);
     c.gflop = static_cast<double>(counter.flops()) / 1e9;
   }
-  std::vector<double> times;
-  for (int i = 0; i < steps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-    times.push_back(dt.count());
+  while (static_cast<int>(times.size()) < steps) {
+    times.push_back(seconds_of(fn));
   }
   std::sort(times.begin(), times.end());
   c.median_s = times[times.size() / 2];
@@ -102,7 +108,8 @@ BenchReport run_benchmark(const BenchOptions& o) {
   BenchReport r;
   r.threads = core::configure_threads(o.threads);
   const torch::ScalarType dtype = core::parse_dtype(o.dtype);
-  const torch::ScalarType vae_dtype = core::parse_dtype(o.vae_dtype.empty() ? o.dtype : o.vae_dtype);
+  const torch::ScalarType vae_dtype =
+      core::parse_dtype(o.vae_dtype.empty() ? o.dtype : o.vae_dtype);
   r.dtype = o.dtype;
   r.batch = o.batch;
   r.steps = o.steps;
@@ -128,17 +135,18 @@ BenchReport run_benchmark(const BenchOptions& o) {
     }
     r.rss_after_load_mb = static_cast<double>(core::current_rss_bytes()) / kMB;
     const int64_t f = m.vae->downscale(), h = r.height / f, w = r.width / f;
-    r.components.push_back(time_component("text_encoder", "[2, 77] ids", m.encode_text, o.steps));
+    r.components.push_back(
+        time_component("text_encoder", "[2, 77] ids", m.encode_text, o.steps, o.warmup));
     std::string shape;
     auto step = unet_step(m, o.batch, h, w, dtype, o.channels_last, shape);
-    r.components.push_back(time_component("unet_step_cfg", shape, step, o.steps));
+    r.components.push_back(time_component("unet_step_cfg", shape, step, o.steps, o.warmup));
     auto z = torch::randn({o.batch, m.vae->config().latent_channels, h, w}).to(vae_dtype);
     if (o.channels_last) z = z.contiguous(torch::MemoryFormat::ChannelsLast);
     auto decode = [vae = m.vae, z]() mutable {
       torch::InferenceMode guard;
       vae->decode(z);
     };
-    r.components.push_back(time_component("vae_decode", shape_text(z), decode, o.steps));
+    r.components.push_back(time_component("vae_decode", shape_text(z), decode, o.steps, o.warmup));
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& e) {

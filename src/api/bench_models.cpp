@@ -43,7 +43,8 @@ void text_conditioning(std::vector<text_encoders::CLIPTextModel>& encoders,
   std::vector<torch::Tensor> contexts;
   for (size_t i = 0; i < encoders.size(); ++i) {
     auto out = encoders[i]->forward(ids);
-    contexts.push_back(arch.text_encoders[i].penultimate ? out.penultimate_hidden : out.last_hidden);
+    const bool penultimate = arch.text_encoders[i].penultimate;
+    contexts.push_back(penultimate ? out.penultimate_hidden : out.last_hidden);
     m.pooled = out.pooled_projected;  // the last encoder's (SDXL: OpenCLIP bigG projection)
   }
   m.context = torch::cat(contexts, -1);  // [1, 77, C]
@@ -66,7 +67,8 @@ BenchModels build_random_models(const pipeline::BuiltinArch& arch, torch::Scalar
   {
     DefaultDtype guard(dtype);
     for (size_t i = 0; i < arch.text_encoders.size(); ++i) {
-      const std::string file = "text_encoder" + (i ? "_" + std::to_string(i + 1) : "") + "/config.json";
+      const std::string file =
+          "text_encoder" + (i ? "_" + std::to_string(i + 1) : "") + "/config.json";
       encoders.emplace_back(text_encoders::CLIPTextConfig::from_json(
           builtin_config(arch.text_encoders[i].config, arch.name, file)));
     }

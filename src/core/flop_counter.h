@@ -26,7 +26,7 @@ class FlopCounter {
   at::CallbackHandle handle_ = 0;
 };
 
-// The FLOPs of one call, from the op name and its inputs (0 for ops not counted); exposed for tests.
+// The FLOPs of one call, from the op name and its inputs (0 for ops not counted).
 int64_t flops_of_call(const char* op, c10::ArrayRef<const c10::IValue> inputs);
 
 }  // namespace pangu_draw::core
