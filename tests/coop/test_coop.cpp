@@ -7,6 +7,7 @@
 #include "coop/coop_run.h"
 #include "coop/latent_bridge.h"
 #include "io/safetensors.h"
+#include "pangu_draw/pangu_draw.h"
 #include "pipeline/txt2img.h"
 #include "support/fixtures.h"
 

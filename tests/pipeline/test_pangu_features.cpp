@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "io/safetensors.h"
+#include "pangu_draw/pangu_draw.h"
 #include "pipeline/prompt_enhance.h"
 #include "pipeline/txt2img.h"
 #include "support/fixtures.h"

@@ -19,8 +19,8 @@ std::string quote(const std::string& s) {
 
 }  // namespace
 
-CliOutcome run_cli(const std::vector<std::string>& args) {
-  std::string cmd = quote(PD_CLI_PATH);
+CliOutcome run_cli(const std::vector<std::string>& args, const std::string& env_prefix) {
+  std::string cmd = env_prefix + " " + quote(PD_CLI_PATH);
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " 2>&1";
   CliOutcome o;

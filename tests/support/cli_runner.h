@@ -13,8 +13,9 @@ struct CliOutcome {
   std::string output;   // stdout + stderr
 };
 
-// Runs the CLI (path given at build time) with `args` and waits for it.
-CliOutcome run_cli(const std::vector<std::string>& args);
+// Runs the CLI (path given at build time) with `args` and waits for it; `env_prefix` is put
+// before the command line (e.g. "env -u OPENBLAS_CORETYPE").
+CliOutcome run_cli(const std::vector<std::string>& args, const std::string& env_prefix = "");
 
 // Starts the CLI in the background (output to /dev/null); returns its pid.
 pid_t start_cli(const std::vector<std::string>& args);

@@ -1,0 +1,45 @@
+// Runtime settings: explicit thread counts, dtype names, and which BLAS kernel runs.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/blas.h"
+#include "core/error.h"
+#include "core/runtime.h"
+#include "core/tensor_check.h"
+
+namespace core = pangu_draw::core;
+
+TEST(Runtime, ThreadCountIsSetExplicitly) {
+  const int all = static_cast<int>(std::thread::hardware_concurrency());
+  EXPECT_EQ(core::configure_threads(0), all);
+  EXPECT_EQ(at::get_num_threads(), all);
+  EXPECT_EQ(core::configure_threads(1), 1);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  EXPECT_THROW(core::configure_threads(-2), pangu_draw::Error);
+  core::configure_threads(0);
+}
+
+TEST(Runtime, DtypeNames) {
+  EXPECT_EQ(core::parse_dtype("fp32"), torch::kFloat);
+  EXPECT_EQ(core::parse_dtype("bf16"), torch::kBFloat16);
+  EXPECT_THROW(core::parse_dtype("fp8"), pangu_draw::Error);
+}
+
+TEST(Blas, OpenBlasIsFoundAndAFasterKernelIsKnownWhenItIsGeneric) {
+  const std::string name = core::blas_core();
+  ASSERT_FALSE(name.empty()) << "OpenBLAS is not the BLAS behind LibTorch in this process";
+  if (core::blas_core_is_generic()) EXPECT_FALSE(core::best_blas_core_for_cpu().empty());
+}
+
+TEST(TensorCheck, ShapeAndFinitenessMessagesNameTheTensor) {
+  try {
+    core::expect_shape(torch::zeros({1, 4, 8, 8}), {1, 3, -1, -1}, "control hint");
+    FAIL();
+  } catch (const pangu_draw::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("control hint: expected shape [1, 3, -1, -1], got [1, 4, 8, 8]"),
+              std::string::npos) << e.what();
+  }
+  core::expect_shape(torch::zeros({1, 3, 8, 8}), {1, 3, -1, -1}, "ok");
+  EXPECT_THROW(core::expect_finite(torch::tensor({1.0f, NAN}), "decoded image"), pangu_draw::Error);
+}
