@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   ensure_fast_blas(argv);
   CLI::App app{"pangu-draw: text-to-image generation (PanGu-Draw, Stable Diffusion 1.x/2.x/XL)"};
   app.require_subcommand(1);
+  app.fallthrough();  // -q / -v may follow the subcommand
   bool quiet = false, verbose = false;
   app.add_flag("-q,--quiet", quiet, "Only errors; no progress output");
   app.add_flag("-v,--verbose", verbose, "Debug output (detected configs, timings)");

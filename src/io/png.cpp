@@ -2,6 +2,7 @@
 #include "io/png.h"
 
 #include <array>
+#include <vector>
 
 #include "core/error.h"
 #include "io/atomic_file.h"
@@ -58,7 +59,9 @@ std::string text_chunk(const std::string& key, const std::string& text) {
 }
 
 void append_bytes(void* context, void* data, int size) {
-  static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+  auto* out = static_cast<std::vector<char>*>(context);
+  const char* bytes = static_cast<const char*>(data);
+  out->insert(out->end(), bytes, bytes + size);
 }
 
 }  // namespace
@@ -67,9 +70,10 @@ std::string encode_png(const Image& image, const std::string& key, const std::st
   PD_CHECK(image.width > 0 && image.height > 0 &&
                image.rgb.size() == size_t(image.width) * size_t(image.height) * 3,
            Runtime, "encode_png: image buffer does not match its size");
-  std::string png;
-  int ok = stbi_write_png_to_func(append_bytes, &png, image.width, image.height, 3,
+  std::vector<char> buffer;
+  int ok = stbi_write_png_to_func(append_bytes, &buffer, image.width, image.height, 3,
                                   image.rgb.data(), image.width * 3);
+  const std::string png(buffer.begin(), buffer.end());
   PD_CHECK(ok && png.size() > kSignatureBytes + 25, Runtime, "PNG encoding failed");
   if (text.empty()) return png;
   // IHDR is always first: signature (8) + length/type/data(13)/crc = 33 bytes.
