@@ -44,11 +44,12 @@ void print_table(const BenchReport& r) {
   const double peak = std::max(r.peak_gemm_gflops, r.peak_conv_gflops);
   std::printf("machine peak: GEMM %.1f GFLOP/s, 3x3 conv %.1f GFLOP/s\n", r.peak_gemm_gflops,
               r.peak_conv_gflops);
-  std::printf("%-14s %-22s %10s %10s %10s %8s\n", "component", "input", "median s", "GFLOP",
-              "GFLOP/s", "of peak");
+  std::printf("%-14s %-22s %10s %10s %10s %10s %8s\n", "component", "input", "median s", "cpu s",
+              "GFLOP", "GFLOP/s", "of peak");
   for (const auto& c : r.components) {
-    std::printf("%-14s %-22s %10.3f %10.1f %10.1f %7.0f%%\n", c.name.c_str(), c.shape.c_str(),
-                c.median_s, c.gflop, c.gflops, peak > 0 ? 100.0 * c.gflops / peak : 0.0);
+    std::printf("%-14s %-22s %10.3f %10.3f %10.1f %10.1f %7.0f%%\n", c.name.c_str(),
+                c.shape.c_str(), c.median_s, c.cpu_s, c.gflop, c.gflops,
+                peak > 0 ? 100.0 * c.gflops / peak : 0.0);
   }
   std::printf("RSS after load %.0f MB, peak RSS %.0f MB\n", r.rss_after_load_mb, r.peak_rss_mb);
 }

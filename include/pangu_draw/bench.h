@@ -37,6 +37,8 @@ struct BenchComponent {
   std::string shape;            ///< its main input, e.g. "[2, 4, 64, 64]"
   double median_s = 0.0;
   double min_s = 0.0;
+  double cpu_s = 0.0;           ///< median process CPU seconds of a call (all threads): on a
+                                ///< busy machine cpu_s / threads estimates the idle wall time
   double gflop = 0.0;           ///< FLOPs of one call / 1e9 (convolutions and matrix products)
   double gflops = 0.0;          ///< gflop / median_s
 };

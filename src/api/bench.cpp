@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -28,11 +29,28 @@ std::string shape_text(const torch::Tensor& t) {
   return s.str();
 }
 
-double seconds_of(const std::function<void()>& fn) {
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+struct Timing {
+  double wall = 0.0, cpu = 0.0;
+};
+
+Timing seconds_of(const std::function<void()>& fn) {
+  const double cpu0 = process_cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   fn();
   const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-  return dt.count();
+  return {dt.count(), process_cpu_seconds() - cpu0};
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // One counted call (a warm-up, or with warmup false the first of the `steps` timed calls), then
@@ -42,20 +60,24 @@ BenchComponent time_component(const std::string& name, const std::string& shape,
   BenchComponent c;
   c.name = name;
   c.shape = shape;
-  std::vector<double> times;
+  std::vector<double> times, cpu;
   {
     core::FlopCounter counter;
-    const double s = seconds_of(fn);
-    if (!warmup) times.push_back(s);
+    const Timing t = seconds_of(fn);
+    if (!warmup) {
+      times.push_back(t.wall);
+      cpu.push_back(t.cpu);
+    }
     c.gflop = static_cast<double>(counter.flops()) / 1e9;
   }
   while (static_cast<int>(times.size()) < steps) {
-    times.push_back(seconds_of(fn));
+    const Timing t = seconds_of(fn);
+    times.push_back(t.wall);
+    cpu.push_back(t.cpu);
   }
-  std::sort(times.begin(), times.end());
-  c.median_s = times[times.size() / 2];
-  if (times.size() % 2 == 0) c.median_s = 0.5 * (times[times.size() / 2 - 1] + c.median_s);
-  c.min_s = times.front();
+  c.median_s = median(times);
+  c.min_s = *std::min_element(times.begin(), times.end());
+  c.cpu_s = median(cpu);
   c.gflops = c.median_s > 0 ? c.gflop / c.median_s : 0.0;
   logger().info("bench {}: median {:.3f} s, {:.1f} GFLOP, {:.1f} GFLOP/s", name, c.median_s,
                 c.gflop, c.gflops);
@@ -160,7 +182,7 @@ std::string bench_report_json(const BenchReport& r) {
   nlohmann::json comps = nlohmann::json::array();
   for (const auto& c : r.components) {
     comps.push_back({{"name", c.name}, {"shape", c.shape}, {"median_s", c.median_s},
-                     {"min_s", c.min_s}, {"gflop", c.gflop}, {"gflops", c.gflops}});
+                     {"min_s", c.min_s}, {"cpu_s", c.cpu_s}, {"gflop", c.gflop}, {"gflops", c.gflops}});
   }
   nlohmann::json j = {{"model", r.model}, {"dtype", r.dtype}, {"threads", r.threads},
                       {"width", r.width}, {"height", r.height}, {"batch", r.batch},
