@@ -4,6 +4,8 @@
 // leaves at most one item to redo (its PNG, if already there, is rewritten with the same bytes).
 #include "cli_batch.h"
 
+#include "batch_items.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,104 +30,7 @@ std::atomic<bool> g_interrupted{false};
 
 extern "C" void on_sigint(int) { g_interrupted = true; }
 
-struct Item {
-  int line = 0;         // 1-based line in the prompts file: the item's identity
-  json spec;            // the request as written (or {"prompt": text})
-  std::string error;    // why the line cannot be read, if so
-};
-
-// Plain text: one prompt per non-empty line ('#' starts a comment line). JSON Lines: a request
-// object per line. The format is JSON Lines when the first non-empty line starts with '{'.
-std::vector<Item> read_items(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(ErrorKind::Input, path + ": cannot open the prompts file");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  bool jsonl = false;
-  for (const auto& l : lines) {
-    const size_t at = l.find_first_not_of(" \t");
-    if (at == std::string::npos) continue;
-    jsonl = l[at] == '{';
-    break;
-  }
-  std::vector<Item> items;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const std::string& l = lines[i];
-    const size_t at = l.find_first_not_of(" \t");
-    if (at == std::string::npos || (!jsonl && l[at] == '#')) continue;
-    Item item;
-    item.line = static_cast<int>(i + 1);
-    if (!jsonl) {
-      item.spec = json{{"prompt", l.substr(at)}};
-    } else {
-      try {
-        item.spec = json::parse(l);
-        if (!item.spec.is_object()) item.error = "not a JSON object";
-      } catch (const json::exception& e) {
-        item.error = std::string("invalid JSON: ") + e.what();
-      }
-    }
-    items.push_back(std::move(item));
-  }
-  return items;
-}
-
-std::string normalized(std::string key) {
-  for (char& c : key) c = c == '-' ? '_' : c;
-  return key;
-}
-
-template <typename T>
-T get_as(const json& v, const std::string& key) {
-  try {
-    return v.get<T>();
-  } catch (const json::exception&) {
-    throw Error(ErrorKind::Usage, "key '" + key + "' has the wrong type: " + v.dump());
-  }
-}
-
-// One JSON request on top of the command line's defaults; unknown keys are errors.
-Request item_request(const json& spec, const Request& defaults) {
-  Request r = defaults;
-  std::vector<std::string> styles;
-  std::vector<float> style_scales;
-  for (const auto& [raw_key, v] : spec.items()) {
-    const std::string key = normalized(raw_key);
-    if (key == "prompt") r.prompt = get_as<std::string>(v, key);
-    else if (key == "negative_prompt") r.negative_prompt = get_as<std::string>(v, key);
-    else if (key == "steps") r.steps = get_as<int>(v, key);
-    else if (key == "seed") r.seed = get_as<int64_t>(v, key);
-    else if (key == "sampler") r.sampler = get_as<std::string>(v, key);
-    else if (key == "schedule") r.schedule = get_as<std::string>(v, key);
-    else if (key == "cfg_scale") r.cfg_scale = get_as<float>(v, key);
-    else if (key == "eta") r.eta = get_as<float>(v, key);
-    else if (key == "width") r.width = get_as<int>(v, key);
-    else if (key == "height") r.height = get_as<int>(v, key);
-    else if (key == "batch_count") r.batch_count = get_as<int>(v, key);
-    else if (key == "controlnet") r.controlnet_path = get_as<std::string>(v, key);
-    else if (key == "control_image") r.control_image_path = get_as<std::string>(v, key);
-    else if (key == "control_scale") r.control_scale = get_as<float>(v, key);
-    else if (key == "init_noise") r.init_noise_path = get_as<std::string>(v, key);
-    else if (key == "enhance_cmd") r.enhance_cmd = get_as<std::string>(v, key);
-    else if (key == "style") styles = v.is_array() ? get_as<std::vector<std::string>>(v, key)
-                                                   : std::vector<std::string>{get_as<std::string>(v, key)};
-    else if (key == "style_scale") style_scales = v.is_array() ? get_as<std::vector<float>>(v, key)
-                                                               : std::vector<float>{get_as<float>(v, key)};
-    else throw Error(ErrorKind::Usage, "unknown key '" + raw_key + "'");
-  }
-  if (r.prompt.empty()) throw Error(ErrorKind::Usage, "the request has no 'prompt'");
-  if (!styles.empty()) {
-    r.styles.clear();
-    for (size_t i = 0; i < styles.size(); ++i) {
-      const float scale = style_scales.empty() ? 4.0f : style_scales[std::min(i, style_scales.size() - 1)];
-      r.styles.push_back({styles[i], scale});
-    }
-  }
-  return r;
-}
+using Item = BatchItem;
 
 std::string item_output(const std::string& dir, int line, int index, int count) {
   char name[64];

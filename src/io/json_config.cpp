@@ -11,14 +11,28 @@ namespace {
 constexpr size_t kMaxConfigBytes = 16u << 20;
 }  // namespace
 
-JsonConfig JsonConfig::load(const std::string& path) {
-  const std::string text = read_file(path, kMaxConfigBytes);
+nlohmann::json parse_json(const std::string& text, const std::string& origin) {
+  bool too_deep = false;
+  // Values below the limit are dropped while parsing (the parser itself keeps no recursion).
+  const auto bound = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    too_deep = too_deep || depth > kMaxJsonDepth;
+    return depth <= kMaxJsonDepth;
+  };
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
+    j = nlohmann::json::parse(text, bound);
   } catch (const nlohmann::json::exception& e) {
-    PD_FAIL(Input, path << ": not valid JSON (" << e.what() << ")");
+    PD_FAIL(Input, origin << ": not valid JSON (" << e.what() << ")");
   }
+  PD_CHECK(!too_deep, Input,
+           origin << ": JSON nested more than " << kMaxJsonDepth << " levels deep; not a valid "
+                  << "file of this kind, check it or download it again");
+  return j;
+}
+
+JsonConfig JsonConfig::load(const std::string& path) {
+  const std::string text = read_file(path, kMaxConfigBytes);
+  nlohmann::json j = parse_json(text, path);
   PD_CHECK(j.is_object(), Input, path << ": expected a JSON object at the top level");
   return JsonConfig(std::move(j), path);
 }

@@ -9,6 +9,12 @@
 
 namespace pangu_draw::io {
 
+// JSON text -> value, nested at most kMaxJsonDepth levels: nlohmann's dump() (used in error
+// messages) recurses per level and overflows the stack on ~100000 levels. Error{Input} naming
+// `origin` when the text is not JSON or nested deeper.
+constexpr int kMaxJsonDepth = 128;
+nlohmann::json parse_json(const std::string& text, const std::string& origin);
+
 class JsonConfig {
  public:
   // Parses `path`; Error{Input} naming the file when it is missing or not a JSON object.

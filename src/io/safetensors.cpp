@@ -61,24 +61,27 @@ std::vector<int64_t> parse_shape(const nlohmann::json& j, const std::string& whe
   PD_CHECK(j.is_array(), Input, where << ": 'shape' must be a list of integers");
   std::vector<int64_t> shape;
   for (const auto& d : j) {
-    PD_CHECK(d.is_number_unsigned() || (d.is_number_integer() && d.get<int64_t>() >= 0), Input,
-             where << ": 'shape' holds a negative or non-integer size");
+    PD_CHECK(d.is_number_integer() && d.get<int64_t>() >= 0, Input,  // > INT64_MAX reads < 0
+             where << ": 'shape' holds a negative, non-integer or too large size");
     shape.push_back(d.get<int64_t>());
   }
   PD_CHECK(shape.size() <= 8, Input, where << ": tensors of more than 8 dimensions are not supported");
   return shape;
 }
 
-// numel * element size, or throws when it overflows 64 bits.
+// numel * element size, or throws when it overflows 64 bits. Zero-size dimensions count as 1 in
+// the overflow check, so that no shape whose strides overflow (e.g. [0, 2^62, 2^62]) reaches torch.
 uint64_t byte_size(const std::vector<int64_t>& shape, size_t elem, const std::string& where) {
   uint64_t n = elem;
+  bool empty = false;
   for (int64_t d : shape) {
-    const auto ud = static_cast<uint64_t>(d);
-    PD_CHECK(ud == 0 || n <= std::numeric_limits<uint64_t>::max() / ud, Input,
+    const auto ud = static_cast<uint64_t>(std::max<int64_t>(d, 1));
+    PD_CHECK(n <= (std::numeric_limits<uint64_t>::max() >> 1) / ud, Input,
              where << ": shape is too large (byte count overflows)");
     n *= ud;
+    empty = empty || d == 0;
   }
-  return n;
+  return empty ? 0 : n;
 }
 
 TensorInfo parse_entry(const std::string& name, const nlohmann::json& j, uint64_t data_size,

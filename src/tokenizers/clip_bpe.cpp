@@ -87,12 +87,12 @@ std::vector<std::string> byte_symbols() {
 }
 
 std::unordered_map<std::string, int64_t> read_vocab_json(const std::string& path) {
+  const std::string text = io::read_file(path);
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(io::read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    PD_FAIL(Input, path << ": not valid JSON (" << e.what()
-                        << "); expected an object piece -> id: re-download the tokenizer");
+    json = io::parse_json(text, path);  // bounded depth: ids are dump()ed below
+  } catch (const Error& e) {
+    PD_FAIL(Input, e.what() << "; expected an object piece -> id: re-download the tokenizer");
   }
   PD_CHECK(json.is_object() && !json.empty(), Input,
            path << ": expected a non-empty JSON object piece -> id, got a " << json.type_name()

@@ -132,10 +132,15 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path,
            model_path << ": not a readable SentencePiece model (" << err
                       << "): check the file or re-download the tokenizer");
   model_ = model;
-  unk_id_ = bridge_->special_id(model, 0);
-  if (!options_.bos_token.empty()) bos_id_ = special_id(options_.bos_token, "bos_token");
-  eos_id_ = special_id(options_.eos_token, "eos_token");
-  pad_id_ = special_id(options_.pad_token, "pad_token");
+  try {
+    unk_id_ = bridge_->special_id(model, 0);
+    if (!options_.bos_token.empty()) bos_id_ = special_id(options_.bos_token, "bos_token");
+    eos_id_ = special_id(options_.eos_token, "eos_token");
+    pad_id_ = special_id(options_.pad_token, "pad_token");
+  } catch (...) {  // no destructor runs for a throwing constructor: free the model here
+    bridge_->free(model);
+    throw;
+  }
 }
 
 SentencePieceTokenizer::~SentencePieceTokenizer() {

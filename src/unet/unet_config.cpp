@@ -105,6 +105,10 @@ UNetConfig UNetConfig::from_json(const io::JsonConfig& j) {
   c.sample_size = j.get_int("sample_size", 64);
   c.center_input_sample = j.get_bool("center_input_sample", false);
   c.block_out_channels = j.get_int_list("block_out_channels");
+  for (int64_t ch : c.block_out_channels) {  // bounded before time_embed_dim = 4 * channels
+    PD_CHECK(ch > 0 && ch <= (int64_t(1) << 20), Input,
+             j.origin() << ": block_out_channels holds " << ch << ", expected 1 .. 1048576");
+  }
   c.down_block_types = j.get_string_list("down_block_types");
   if (j.has("up_block_types")) c.up_block_types = j.get_string_list("up_block_types");
   c.mid_block_type = j.get_string("mid_block_type", "UNetMidBlock2DCrossAttn");

@@ -1,0 +1,144 @@
+// batch_items.cpp: parsing of the `batch` prompts file and of one item's request (moved from
+// cli_batch.cpp, behaviour unchanged).
+#include "batch_items.h"
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <type_traits>
+#include <sstream>
+
+namespace pangu_draw::cli {
+
+namespace {
+
+using nlohmann::json;
+
+// Requests are flat; a deeply nested line would overflow the stack of json::dump() (the manifest).
+constexpr int kMaxDepth = 32;
+
+std::string normalized(std::string key) {
+  for (char& c : key) c = c == '-' ? '_' : c;
+  return key;
+}
+
+// A JSON number outside T's range: converting it would be undefined behaviour (UBSan).
+template <typename T>
+bool out_of_range(const json& v) {
+  if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+    if (!v.is_number_float()) return false;
+    const double d = v.get<double>();
+    return !(d >= static_cast<double>(std::numeric_limits<T>::lowest()) &&
+             d <= static_cast<double>(std::numeric_limits<T>::max()));  // NaN too
+  } else if constexpr (std::is_same_v<T, std::vector<float>>) {
+    if (v.is_array()) {
+      for (const auto& e : v) {
+        if (out_of_range<float>(e)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+template <typename T>
+T get_as(const json& v, const std::string& key) {
+  if (out_of_range<T>(v)) throw Error(ErrorKind::Usage, "key '" + key + "' is out of range: " + v.dump());
+  try {
+    return v.get<T>();
+  } catch (const json::exception&) {
+    throw Error(ErrorKind::Usage, "key '" + key + "' has the wrong type: " + v.dump());
+  }
+}
+
+}  // namespace
+
+std::vector<BatchItem> parse_items(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  bool jsonl = false;
+  for (const auto& l : lines) {
+    const size_t at = l.find_first_not_of(" \t");
+    if (at == std::string::npos) continue;
+    jsonl = l[at] == '{';
+    break;
+  }
+  std::vector<BatchItem> items;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    const size_t at = l.find_first_not_of(" \t");
+    if (at == std::string::npos || (!jsonl && l[at] == '#')) continue;
+    BatchItem item;
+    item.line = static_cast<int>(i + 1);
+    if (!jsonl) {
+      item.spec = json{{"prompt", l.substr(at)}};
+    } else {
+      try {
+        bool too_deep = false;
+        item.spec = json::parse(l, [&](int depth, json::parse_event_t, json&) {
+          too_deep = too_deep || depth > kMaxDepth;
+          return depth <= kMaxDepth;  // deeper values are dropped: dump() recurses per level
+        });
+        if (too_deep) item.error = "JSON nested more than " + std::to_string(kMaxDepth) + " levels";
+        else if (!item.spec.is_object()) item.error = "not a JSON object";
+      } catch (const json::exception& e) {
+        item.error = std::string("invalid JSON: ") + e.what();
+      }
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+std::vector<BatchItem> read_items(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::Input, path + ": cannot open the prompts file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_items(text.str());
+}
+
+// One JSON request on top of the command line's defaults; unknown keys are errors.
+Request item_request(const nlohmann::json& spec, const Request& defaults) {
+  Request r = defaults;
+  std::vector<std::string> styles;
+  std::vector<float> style_scales;
+  for (const auto& [raw_key, v] : spec.items()) {
+    const std::string key = normalized(raw_key);
+    if (key == "prompt") r.prompt = get_as<std::string>(v, key);
+    else if (key == "negative_prompt") r.negative_prompt = get_as<std::string>(v, key);
+    else if (key == "steps") r.steps = get_as<int>(v, key);
+    else if (key == "seed") r.seed = get_as<int64_t>(v, key);
+    else if (key == "sampler") r.sampler = get_as<std::string>(v, key);
+    else if (key == "schedule") r.schedule = get_as<std::string>(v, key);
+    else if (key == "cfg_scale") r.cfg_scale = get_as<float>(v, key);
+    else if (key == "eta") r.eta = get_as<float>(v, key);
+    else if (key == "width") r.width = get_as<int>(v, key);
+    else if (key == "height") r.height = get_as<int>(v, key);
+    else if (key == "batch_count") r.batch_count = get_as<int>(v, key);
+    else if (key == "controlnet") r.controlnet_path = get_as<std::string>(v, key);
+    else if (key == "control_image") r.control_image_path = get_as<std::string>(v, key);
+    else if (key == "control_scale") r.control_scale = get_as<float>(v, key);
+    else if (key == "init_noise") r.init_noise_path = get_as<std::string>(v, key);
+    else if (key == "enhance_cmd") r.enhance_cmd = get_as<std::string>(v, key);
+    else if (key == "style") styles = v.is_array() ? get_as<std::vector<std::string>>(v, key)
+                                                   : std::vector<std::string>{get_as<std::string>(v, key)};
+    else if (key == "style_scale") style_scales = v.is_array() ? get_as<std::vector<float>>(v, key)
+                                                               : std::vector<float>{get_as<float>(v, key)};
+    else throw Error(ErrorKind::Usage, "unknown key '" + raw_key + "'");
+  }
+  if (r.prompt.empty()) throw Error(ErrorKind::Usage, "the request has no 'prompt'");
+  if (!styles.empty()) {
+    r.styles.clear();
+    for (size_t i = 0; i < styles.size(); ++i) {
+      const float scale = style_scales.empty() ? 4.0f : style_scales[std::min(i, style_scales.size() - 1)];
+      r.styles.push_back({styles[i], scale});
+    }
+  }
+  return r;
+}
+
+}  // namespace pangu_draw::cli

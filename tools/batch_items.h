@@ -1,0 +1,29 @@
+// batch_items.h: the `batch` prompts file -> items (plain text or JSON Lines), and one item's
+// JSON spec -> Request. Split from cli_batch.cpp so the fuzzer and tests reach it without a model.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "pangu_draw/pangu_draw.h"
+
+namespace pangu_draw::cli {
+
+struct BatchItem {
+  int line = 0;               // 1-based line in the prompts file: the item's identity
+  nlohmann::json spec;        // the request as written (or {"prompt": text})
+  std::string error;          // why the line cannot be read, if so
+};
+
+// Plain text: one prompt per non-empty line ('#' starts a comment line). JSON Lines: a request
+// object per line. The format is JSON Lines when the first non-empty line starts with '{'.
+std::vector<BatchItem> parse_items(const std::string& text);
+// parse_items of the file's contents; Error{Input} when it cannot be opened.
+std::vector<BatchItem> read_items(const std::string& path);
+
+// One JSON request on top of the command line's defaults; Error{Usage} on unknown keys, wrong
+// types or a missing prompt.
+Request item_request(const nlohmann::json& spec, const Request& defaults);
+
+}  // namespace pangu_draw::cli
