@@ -8,10 +8,14 @@ STEP=${1:-all}
 JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${PD_FUZZ_SECONDS:-20}
 FUZZERS="safetensors config_json clip_bpe wordpiece spm png mindspore prompts"
-# LibTorch is not instrumented: its allocations at exit look like leaks, and its static init
-# order trips ASan's ODR checker on libstdc++ globals.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:detect_odr_violation=0:abort_on_error=1:allocator_may_return_null=1}
+# Fuzzers keep leak detection (per input); the gtest executables do not: LibTorch is not
+# instrumented and its allocations alive at exit read as leaks.
+FUZZ_ASAN_OPTIONS=detect_odr_violation=0:allocator_may_return_null=1
+TEST_ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0:allocator_may_return_null=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# ASan refuses the RTLD_DEEPBIND dlopen of the SentencePiece bridge (google/sanitizers#611), so
+# SentencePiece runs only in the fuzz_spm target (bridge linked without libtorch) and the gcc suite.
+NO_SPM='-*SentencePiece*:*spm*'
 
 elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
 
@@ -26,7 +30,7 @@ run_fuzz() {
     # New inputs go to a scratch corpus; tests/fuzz/corpus/<p> is only read.
     rm -rf "build-fuzz/work/$p" && mkdir -p "build-fuzz/work/$p"
     echo "== fuzz_$p (${FUZZ_SECONDS}s)"
-    "build-fuzz/fuzz_$p" -max_total_time="$FUZZ_SECONDS" -timeout=20 -rss_limit_mb=4096 \
+    ASAN_OPTIONS=$FUZZ_ASAN_OPTIONS "build-fuzz/fuzz_$p" -max_total_time="$FUZZ_SECONDS" -timeout=20 -rss_limit_mb=4096 \
       -malloc_limit_mb=512 -max_len=65536 -print_final_stats=0 \
       -artifact_prefix="build-fuzz/artifacts/$p-" "build-fuzz/work/$p" "tests/fuzz/corpus/$p" \
       2>&1 | grep -E "^(#[0-9]+ *DONE|INFO: seed corpus|==[0-9]+==ERROR|SUMMARY|Done)|crash|leak" || true
@@ -40,7 +44,8 @@ run_fuzz() {
 
 run_asan() {
   local t0=$(date +%s)
-  local tests="test_core test_io test_tokenizers test_guidance test_schedulers test_nn test_fuzz_corpus"
+  # The fast unit tests only (PD_ASAN_TESTS to widen): the whole suite under ASan is too slow.
+  local tests=${PD_ASAN_TESTS:-"test_core test_io test_tokenizers"}
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPD_SANITIZE=ON \
     -DPD_BUILD_TOOLS=OFF >/dev/null
   # shellcheck disable=SC2086
@@ -48,7 +53,7 @@ run_asan() {
   echo "asan build: $(elapsed "$t0")"
   for t in $tests; do
     echo "== $t (ASan + UBSan)"
-    (cd build-asan && "./$t" --gtest_brief=1)
+    (cd build-asan && ASAN_OPTIONS=$TEST_ASAN_OPTIONS "./$t" --gtest_brief=1 --gtest_filter="$NO_SPM")
   done
   echo "asan step: $(elapsed "$t0")"
 }
