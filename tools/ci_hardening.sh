@@ -21,7 +21,7 @@ elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
 
 run_fuzz() {
   local t0=$(date +%s)
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DPD_FUZZ=ON -DPD_BUILD_TESTS=OFF -DPD_BUILD_TOOLS=OFF >/dev/null
   cmake --build build-fuzz -j "$JOBS" --target pd_fuzzers
   echo "fuzz build: $(elapsed "$t0")"

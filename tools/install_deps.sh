@@ -12,6 +12,7 @@ PACKAGES=(
   libspdlog-dev         # logging
   nlohmann-json3-dev    # config.json, safetensors headers
   libgtest-dev          # the test suite
+  clang-14 libclang-rt-14-dev  # tools/ci_hardening.sh: libFuzzer + ASan/UBSan targets
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
