@@ -41,6 +41,7 @@ struct BenchComponent {
                                 ///< busy machine cpu_s / threads estimates the idle wall time
   double gflop = 0.0;           ///< FLOPs of one call / 1e9 (convolutions and matrix products)
   double gflops = 0.0;          ///< gflop / median_s
+  double gflops_cpu = 0.0;      ///< gflop / (cpu_s / threads): the rate while its threads run
 };
 
 /// What the benchmark measured.
@@ -53,6 +54,8 @@ struct BenchReport {
   double params_millions = 0.0; ///< parameters of all components
   double peak_gemm_gflops = 0.0;///< large GEMM (torch::mm) in the benchmark's dtype
   double peak_conv_gflops = 0.0;///< 3x3 convolution (oneDNN) in the benchmark's dtype
+  double peak_gemm_gflops_cpu = 0.0;  ///< the same from CPU time / threads (busy machines)
+  double peak_conv_gflops_cpu = 0.0;
   std::vector<BenchComponent> components;
   double rss_after_load_mb = 0.0;
   double peak_rss_mb = 0.0;     ///< the process's peak resident memory (VmHWM)

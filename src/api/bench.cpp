@@ -78,6 +78,8 @@ BenchComponent time_component(const std::string& name, const std::string& shape,
   c.median_s = median(times);
   c.min_s = *std::min_element(times.begin(), times.end());
   c.cpu_s = median(cpu);
+  const double threads = static_cast<double>(at::get_num_threads());
+  c.gflops_cpu = c.cpu_s > 0 ? c.gflop / (c.cpu_s / threads) : 0.0;
   c.gflops = c.median_s > 0 ? c.gflop / c.median_s : 0.0;
   logger().info("bench {}: median {:.3f} s, {:.1f} GFLOP, {:.1f} GFLOP/s", name, c.median_s,
                 c.gflop, c.gflops);
@@ -138,8 +140,12 @@ BenchReport run_benchmark(const BenchOptions& o) {
   r.blas_core = core::blas_core();
   try {
     if (o.peak) {
-      r.peak_gemm_gflops = api::peak_gemm_gflops(dtype);
-      r.peak_conv_gflops = api::peak_conv_gflops(dtype, o.channels_last);
+      const api::PeakRate gemm = api::peak_gemm(dtype);
+      const api::PeakRate conv = api::peak_conv(dtype, o.channels_last);
+      r.peak_gemm_gflops = gemm.wall_gflops;
+      r.peak_conv_gflops = conv.wall_gflops;
+      r.peak_gemm_gflops_cpu = gemm.cpu_gflops;
+      r.peak_conv_gflops_cpu = conv.cpu_gflops;
     }
     if (!o.components) {
       r.peak_rss_mb = static_cast<double>(core::peak_rss_bytes()) / kMB;
@@ -182,14 +188,17 @@ std::string bench_report_json(const BenchReport& r) {
   nlohmann::json comps = nlohmann::json::array();
   for (const auto& c : r.components) {
     comps.push_back({{"name", c.name}, {"shape", c.shape}, {"median_s", c.median_s},
-                     {"min_s", c.min_s}, {"cpu_s", c.cpu_s}, {"gflop", c.gflop}, {"gflops", c.gflops}});
+                     {"min_s", c.min_s}, {"cpu_s", c.cpu_s}, {"gflop", c.gflop},
+                     {"gflops", c.gflops}, {"gflops_cpu", c.gflops_cpu}});
   }
   nlohmann::json j = {{"model", r.model}, {"dtype", r.dtype}, {"threads", r.threads},
                       {"width", r.width}, {"height", r.height}, {"batch", r.batch},
                       {"steps", r.steps}, {"blas_core", r.blas_core},
                       {"params_millions", r.params_millions},
                       {"peak_gemm_gflops", r.peak_gemm_gflops},
-                      {"peak_conv_gflops", r.peak_conv_gflops}, {"components", comps},
+                      {"peak_conv_gflops", r.peak_conv_gflops},
+                      {"peak_gemm_gflops_cpu", r.peak_gemm_gflops_cpu},
+                      {"peak_conv_gflops_cpu", r.peak_conv_gflops_cpu}, {"components", comps},
                       {"rss_after_load_mb", r.rss_after_load_mb}, {"peak_rss_mb", r.peak_rss_mb}};
   return j.dump(2);
 }

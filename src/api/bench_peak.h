@@ -8,13 +8,17 @@
 
 namespace pangu_draw::api {
 
-// Best-of-`reps` seconds of fn() after one warm-up call.
-double best_seconds(const std::function<void()>& fn, int reps);
+// GFLOP/s from the best wall time, and from the best process CPU time divided by the thread
+// count (what the threads achieve while they run: the machine's peak on a busy machine too).
+struct PeakRate {
+  double wall_gflops = 0.0;
+  double cpu_gflops = 0.0;
+};
 
-// [2048 x 2048] x [2048 x 2048] in `dtype`.
-double peak_gemm_gflops(torch::ScalarType dtype);
+// [2048 x 2048] x [2048 x 2048] in `dtype`, best of 5 after a warm-up.
+PeakRate peak_gemm(torch::ScalarType dtype);
 
 // [1, 320, 64, 64] * [320, 320, 3, 3], padding 1 (SD's first-level conv) in `dtype`.
-double peak_conv_gflops(torch::ScalarType dtype, bool channels_last);
+PeakRate peak_conv(torch::ScalarType dtype, bool channels_last);
 
 }  // namespace pangu_draw::api
