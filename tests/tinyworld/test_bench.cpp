@@ -1,0 +1,51 @@
+// test_bench.cpp: pangu-draw-bench-quality on an untrained fixture model (sd1, random weights,
+// 64x64) scores far below the checker's own accuracy on held-out real images.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/fixtures.h"
+
+namespace pangu_draw::testing {
+namespace {
+
+std::string run(const std::string& command, int* status) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  *status = pclose(pipe);
+  return out;
+}
+
+TEST(TinyWorldBench, UntrainedModelScoresNearChance) {
+  int status = -1;
+  const std::string out = run(std::string(PD_BENCH_PATH) + " --model " + model_dir("sd1") +
+                                  " --prompts 6 --steps 4 --real 64 --threads 2 --json",
+                              &status);
+  ASSERT_EQ(status, 0) << out;
+  const auto report = nlohmann::json::parse(out);
+  EXPECT_EQ(report["all"]["images"], 12);  // 6 prompts x {en, zh}
+  EXPECT_EQ(report["per_language"]["zh"]["images"], 6);
+  const double real = report["checker_on_real"]["overall"], model = report["all"]["overall"];
+  EXPECT_GE(real, 0.99);
+  EXPECT_LT(model, 0.5) << out;
+  EXPECT_LT(model, real - 0.4);
+  EXPECT_GT(report["frechet_distance"].get<double>(),
+            10 * report["frechet_distance_real_halves"].get<double>());
+}
+
+TEST(TinyWorldBench, UsageErrors) {
+  int status = -1;
+  run(std::string(PD_BENCH_PATH) + " 2>&1", &status);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  run(std::string(PD_BENCH_PATH) + " --model /nonexistent 2>&1", &status);
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+}
+
+}  // namespace
+}  // namespace pangu_draw::testing

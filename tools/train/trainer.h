@@ -1,0 +1,63 @@
+// trainer.h: trains a UNet2DConditionModel from random init on TinyWorld scenes (epsilon
+// prediction, DDPM noise schedule of the base model's scheduler), reusing a base model's frozen
+// VAE, tokenizers and text encoders; saves a diffusers folder that Pipeline::load reads.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "text_encoders/conditioner.h"
+#include "unet/unet_2d_condition.h"
+#include "vae/autoencoder_kl.h"
+
+namespace pangu_draw::train {
+
+struct TrainConfig {
+  std::string base_model;   // diffusers folder: vae/, text_encoder*/, tokenizer*/, scheduler/
+  std::string unet_config;  // config.json of the UNet to train ("": the base model's unet/)
+  std::string vae_dir;      // a trained vae/ folder to use instead of the base model's
+  int size = 64;            // image size
+  int batch = 8;
+  double lr = 1e-3;
+  double caption_dropout = 0.1;   // share trained with the empty prompt (for CFG)
+  double zh_fraction = 0.5;       // share of Chinese captions
+  double lowres_fraction = 0.25;  // share of half-resolution (structure) scenes
+  uint64_t seed = 0;
+};
+
+class Trainer {
+ public:
+  explicit Trainer(const TrainConfig& config);
+
+  // One AdamW step on the next batch of freshly generated training scenes; returns the loss.
+  double step();
+  // Mean loss on `n` scenes from `seed` with fixed noise and timesteps; no update.
+  double eval_loss(uint64_t seed, int n);
+  // Writes out_dir: the base model's files with unet/ replaced by the trained one.
+  void save(const std::string& out_dir) const;
+  int64_t steps_done() const { return steps_; }
+  int64_t parameter_count() const;
+  unet::UNet2DConditionModel unet() const { return unet_; }
+
+ private:
+  struct Batch {
+    torch::Tensor latents;  // [B, C, h, w], in the UNet's space
+    text_encoders::Conditioning cond;
+  };
+  Batch make_batch(uint64_t first_seed, int n, bool dropout, uint64_t rng_seed);
+  torch::Tensor loss_on(const Batch& batch, const torch::Tensor& noise, const torch::Tensor& t);
+
+  TrainConfig config_;
+  nlohmann::json unet_json_;
+  std::shared_ptr<const text_encoders::Conditioner> conditioner_;
+  vae::AutoencoderKL vae_{nullptr};
+  unet::UNet2DConditionModel unet_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  torch::Tensor alphas_cumprod_;  // [T]
+  torch::Generator gen_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace pangu_draw::train

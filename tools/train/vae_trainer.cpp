@@ -1,0 +1,91 @@
+// vae_trainer.cpp: AutoencoderKL training on TinyWorld renders, and saving in diffusers layout.
+#include "vae_trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "io/json_config.h"
+#include "io/safetensors.h"
+#include "render.h"
+#include "scene.h"
+
+namespace pangu_draw::train {
+
+torch::Tensor tinyworld_batch(uint64_t first_seed, int n, int size, double lowres_fraction) {
+  std::vector<torch::Tensor> out;
+  for (int i = 0; i < n; ++i) {
+    const Image img =
+        tinyworld::render(tinyworld::sample_scene(first_seed + i, false, lowres_fraction), size);
+    auto t = torch::from_blob(const_cast<uint8_t*>(img.rgb.data()), {img.height, img.width, 3},
+                              torch::kUInt8);
+    out.push_back(t.permute({2, 0, 1}).to(torch::kFloat).div(127.5).sub(1.0));
+  }
+  return torch::stack(out);
+}
+
+VaeTrainer::VaeTrainer(const VaeTrainConfig& config) : config_(config) {
+  const auto json = io::JsonConfig::load(config.vae_config);
+  json_ = json.raw();
+  torch::manual_seed(config.seed);
+  vae_ = vae::AutoencoderKL(vae::VAEConfig::from_json(json));
+  vae_->train();
+  optimizer_ = std::make_unique<torch::optim::AdamW>(vae_->parameters(),
+                                                     torch::optim::AdamWOptions(config.lr));
+  gen_ = at::make_generator<at::CPUGeneratorImpl>(config.seed ^ 0x766165ULL);
+}
+
+torch::Tensor VaeTrainer::images(uint64_t first_seed, int n) const {
+  return tinyworld_batch(first_seed, n, config_.size, config_.lowres_fraction);
+}
+
+// The library's encode()/decode() run without autograd (inference only): the trainer composes
+// the same submodules itself.
+VaeTrainer::Posterior VaeTrainer::encode(const torch::Tensor& x) const {
+  auto moments = vae_->encoder->forward(x);
+  if (vae_->quant_conv) moments = vae_->quant_conv->forward(moments);
+  auto parts = moments.chunk(2, 1);
+  return {parts[0], parts[1].clamp(-30.0, 20.0)};
+}
+
+torch::Tensor VaeTrainer::decode(const torch::Tensor& z) const {
+  return vae_->decoder->forward(vae_->post_quant_conv ? vae_->post_quant_conv->forward(z) : z);
+}
+
+double VaeTrainer::step() {
+  const uint64_t first =
+      config_.seed * 1000003ULL + 500000000ULL + static_cast<uint64_t>(steps_) * config_.batch;
+  const auto x = images(first, config_.batch);
+  const auto posterior = encode(x);
+  const auto z =
+      posterior.mean + (0.5 * posterior.logvar).exp() * torch::randn(posterior.mean.sizes(), gen_);
+  const auto recon = decode(z);
+  const auto kl =
+      0.5 * (posterior.mean.pow(2) + posterior.logvar.exp() - 1 - posterior.logvar).mean();
+  const auto loss = torch::mse_loss(recon, x) + config_.kl_weight * kl;
+  optimizer_->zero_grad();
+  loss.backward();
+  torch::nn::utils::clip_grad_norm_(vae_->parameters(), 1.0);
+  optimizer_->step();
+  ++steps_;
+  return loss.item<double>();
+}
+
+double VaeTrainer::eval_loss(uint64_t seed, int n) {
+  torch::NoGradGuard no_grad;
+  const auto x = images(seed, n);
+  return torch::mse_loss(decode(encode(x).mean), x).item<double>();
+}
+
+void VaeTrainer::save(const std::string& vae_dir) const {
+  namespace fs = std::filesystem;
+  fs::create_directories(vae_dir);
+  std::ofstream(fs::path(vae_dir) / "config.json") << json_.dump(2) << "\n";
+  io::NamedTensors tensors;
+  for (const auto& p : vae_->named_parameters()) tensors.emplace_back(p.key(), p.value().detach());
+  io::save_safetensors((fs::path(vae_dir) / "diffusion_pytorch_model.safetensors").string(),
+                       tensors, {{"format", "pt"}, {"steps", std::to_string(steps_)}});
+}
+
+}  // namespace pangu_draw::train

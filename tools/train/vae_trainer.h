@@ -1,0 +1,52 @@
+// vae_trainer.h: trains an AutoencoderKL from random init on TinyWorld images (MSE reconstruction
+// + a small KL term) and saves it as a diffusers vae/ folder (config.json + safetensors).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "vae/autoencoder_kl.h"
+
+namespace pangu_draw::train {
+
+struct VaeTrainConfig {
+  std::string vae_config;  // config.json of the AutoencoderKL to train
+  int size = 64;
+  int batch = 8;
+  double lr = 1e-3;
+  double kl_weight = 1e-6;
+  double lowres_fraction = 0.25;
+  uint64_t seed = 0;
+};
+
+class VaeTrainer {
+ public:
+  explicit VaeTrainer(const VaeTrainConfig& config);
+  double step();                           // one AdamW step on fresh scenes; the loss
+  double eval_loss(uint64_t seed, int n);  // reconstruction MSE of the posterior mean; no update
+  void save(const std::string& vae_dir) const;  // vae_dir/config.json + weights
+  vae::AutoencoderKL vae() const { return vae_; }
+
+ private:
+  struct Posterior {
+    torch::Tensor mean, logvar;
+  };
+  torch::Tensor images(uint64_t first_seed, int n) const;
+  Posterior encode(const torch::Tensor& x) const;  // with autograd
+  torch::Tensor decode(const torch::Tensor& z) const;
+
+  VaeTrainConfig config_;
+  nlohmann::json json_;
+  vae::AutoencoderKL vae_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  torch::Generator gen_;
+  int64_t steps_ = 0;
+};
+
+// [B, 3, size, size] in [-1, 1]: TinyWorld training scenes first_seed .. first_seed + n - 1.
+torch::Tensor tinyworld_batch(uint64_t first_seed, int n, int size, double lowres_fraction);
+
+}  // namespace pangu_draw::train
