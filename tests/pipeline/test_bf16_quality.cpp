@@ -13,11 +13,11 @@ namespace pt = pangu_draw::testing;
 
 namespace {
 
-// Measured on the fixtures (docs/performance.md, 20 euler steps bf16 vs fp32): worst latent
-// 0.026 of max|latent| (sd2, pangu), worst image 9/255 (sd2); ~3x / ~2x headroom for other
-// CPUs' bf16 kernels (with and without AVX512-BF16).
+// Measured on these cases (ddim 8 steps, AVX512-BF16 CPU; docs/performance.md): worst latent
+// 0.044 of max|latent| (sd2), worst image 11.8/255 (sd2); the bounds leave ~1.8x / ~1.7x
+// headroom for other CPUs' bf16 kernels (oneDNN without AVX512-BF16 rounds differently).
 constexpr double kLatentRelTol = 0.08;
-constexpr double kImageTol255 = 16.0;
+constexpr double kImageTol255 = 20.0;
 
 std::map<std::string, pt::SamplingCase> one_case_per_set() {
   std::map<std::string, pt::SamplingCase> out;
