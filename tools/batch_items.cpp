@@ -50,6 +50,19 @@ T get_as(const json& v, const std::string& key) {
   }
 }
 
+// The manifest dump()s each spec, which throws on invalid UTF-8 (found by fuzz_prompts): such a
+// line becomes an item error, its text kept with U+FFFD replacements.
+std::string valid_utf8(const std::string& text, std::string& error) {
+  try {
+    (void)json(text).dump();
+    return text;
+  } catch (const json::type_error&) {
+    error = "the line is not valid UTF-8 text";
+    return json::parse(json(text).dump(-1, ' ', false, json::error_handler_t::replace))
+        .get<std::string>();
+  }
+}
+
 }  // namespace
 
 std::vector<BatchItem> parse_items(const std::string& text) {
@@ -74,7 +87,7 @@ std::vector<BatchItem> parse_items(const std::string& text) {
     BatchItem item;
     item.line = static_cast<int>(i + 1);
     if (!jsonl) {
-      item.spec = json{{"prompt", l.substr(at)}};
+      item.spec = json{{"prompt", valid_utf8(l.substr(at), item.error)}};
     } else {
       try {
         bool too_deep = false;

@@ -2,6 +2,7 @@
 #include "io/png.h"
 
 #include <array>
+#include <limits>
 #include <vector>
 
 #include "core/error.h"
@@ -86,14 +87,38 @@ void write_png_file(const std::string& path, const Image& image, const std::stri
   write_file_atomic(path, encode_png(image, "parameters", parameters), overwrite);
 }
 
+namespace {
+
+// stb sizes its IDAT buffer from each chunk's claimed length before reading it: a PNG whose
+// chunk claims more bytes than the file holds made it allocate ~2 GB (found by fuzz_png).
+void check_png_chunks(const std::string& bytes, const std::string& path) {
+  if (bytes.compare(0, kSignatureBytes, std::string("\x89PNG\r\n\x1a\n", 8)) != 0) return;
+  for (size_t at = kSignatureBytes; at + 12 <= bytes.size();) {
+    const uint32_t len = read_be32(bytes, at);
+    PD_CHECK(len <= bytes.size() - at - 12, Input,
+             path << ": PNG chunk at byte " << at << " claims " << len
+                  << " bytes, past the end of the file: the image is truncated or corrupted");
+    if (bytes.compare(at + 4, 4, "IEND") == 0) break;
+    at += 12 + len;
+  }
+}
+
+}  // namespace
+
 Image read_image(const std::string& path, int64_t max_pixels) {
+  const std::string bytes = read_file(path);
+  PD_CHECK(bytes.size() <= size_t(std::numeric_limits<int>::max()), Input,
+           path << ": " << bytes.size() << " bytes is too large for an image file");
+  check_png_chunks(bytes, path);
+  const auto* buf = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int n = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;
-  PD_CHECK(stbi_info(path.c_str(), &w, &h, &c), Input,
+  PD_CHECK(stbi_info_from_memory(buf, n, &w, &h, &c), Input,
            path << ": cannot read image (" << stbi_failure_reason() << ")");
   PD_CHECK(int64_t(w) * int64_t(h) <= max_pixels, Input,
            path << ": image is " << w << "x" << h << ", larger than the " << max_pixels
                 << " pixels allowed");
-  unsigned char* data = stbi_load(path.c_str(), &w, &h, &c, 3);
+  unsigned char* data = stbi_load_from_memory(buf, n, &w, &h, &c, 3);
   PD_CHECK(data, Input, path << ": cannot decode image (" << stbi_failure_reason() << ")");
   Image image;
   image.width = w;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # make_corpus.py: writes tests/fuzz/corpus/<parser>/: a few valid seeds per parser plus malformed
 # variants (truncations, bit flips, huge claimed sizes, wrong types). Deterministic; re-run after edits.
-import json, os, random, shutil, struct, sys, zlib
+import json, os, random, struct, sys, zlib
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 rng = random.Random(20261123)
@@ -370,8 +370,11 @@ def gen_prompts():
 
 
 def main():
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
+    # Generated files are rewritten; the fuzzers' regressions (regress_*) are kept.
+    for root, _, files in os.walk(OUT):
+        for f in files:
+            if not f.startswith("regress_"):
+                os.remove(os.path.join(root, f))
     for gen in (gen_safetensors, gen_config, gen_clip, gen_wordpiece, gen_spm, gen_png, gen_mindspore, gen_prompts):
         gen()
     total = sum(len(files) for _, _, files in os.walk(OUT))

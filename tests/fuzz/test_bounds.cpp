@@ -13,6 +13,7 @@
 #include "io/mindspore_ckpt.h"
 #include "io/png.h"
 #include "io/safetensors.h"
+#include "unet/unet_config.h"
 
 namespace pangu_draw::fuzz {
 namespace {
@@ -142,6 +143,35 @@ TEST(Bounds, DeeplyNestedBatchLine) {
   ASSERT_EQ(items.size(), 1u);
   EXPECT_NE(items[0].error.find("nested more than"), std::string::npos) << items[0].error;
   EXPECT_FALSE(items[0].spec.dump().empty());  // the manifest writes it back: must not recurse
+}
+
+// Regression (UBSan): block_out_channels[0] * 4 overflowed int64 for a huge channel count.
+TEST(Bounds, UNetChannelsAreBounded) {
+  const io::JsonConfig json(nlohmann::json::parse(
+                                R"({"block_out_channels": [4611686018427387904],
+                                    "down_block_types": ["DownBlock2D"]})"),
+                            "unet/config.json");
+  expect_quick_error([&] { unet::UNetConfig::from_json(json); }, "block_out_channels");
+}
+
+// Regression (UBSan): a batch line's 1e30 seed or 1e300 style scale was converted out of range.
+TEST(Bounds, BatchNumbersOutOfRange) {
+  for (const char* line : {R"({"prompt": "x", "seed": 1e30})", R"({"prompt": "x", "steps": -1e19})",
+                           R"({"prompt": "x", "style": ["a"], "style_scale": [1e300]})"}) {
+    expect_quick_error([&] { cli::item_request(nlohmann::json::parse(line), Request{}); },
+                       "out of range");
+  }
+  EXPECT_EQ(cli::item_request(nlohmann::json::parse(R"({"prompt": "x", "steps": 4.0})"), {}).steps, 4);
+}
+
+// Regression (fuzz_prompts): a plain-text line with invalid UTF-8 made the manifest's dump() throw
+// nlohmann::json::type_error out of `batch`.
+TEST(Bounds, BatchTextLineWithInvalidUtf8) {
+  const auto items = cli::parse_items("\xe0\xfa\n\nok\n");
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_NE(items[0].error.find("UTF-8"), std::string::npos);
+  EXPECT_NO_THROW((void)items[0].spec.dump());
+  EXPECT_TRUE(items[1].error.empty());
 }
 
 }  // namespace
