@@ -42,14 +42,14 @@ torch::Tensor VaeTrainer::images(uint64_t first_seed, int n) const {
 
 // The library's encode()/decode() run without autograd (inference only): the trainer composes
 // the same submodules itself.
-VaeTrainer::Posterior VaeTrainer::encode(const torch::Tensor& x) const {
+VaeTrainer::Posterior VaeTrainer::encode(const torch::Tensor& x) {
   auto moments = vae_->encoder->forward(x);
   if (vae_->quant_conv) moments = vae_->quant_conv->forward(moments);
   auto parts = moments.chunk(2, 1);
   return {parts[0], parts[1].clamp(-30.0, 20.0)};
 }
 
-torch::Tensor VaeTrainer::decode(const torch::Tensor& z) const {
+torch::Tensor VaeTrainer::decode(const torch::Tensor& z) {
   return vae_->decoder->forward(vae_->post_quant_conv ? vae_->post_quant_conv->forward(z) : z);
 }
 

@@ -35,8 +35,8 @@ class VaeTrainer {
     torch::Tensor mean, logvar;
   };
   torch::Tensor images(uint64_t first_seed, int n) const;
-  Posterior encode(const torch::Tensor& x) const;  // with autograd
-  torch::Tensor decode(const torch::Tensor& z) const;
+  Posterior encode(const torch::Tensor& x);  // with autograd
+  torch::Tensor decode(const torch::Tensor& z);
 
   VaeTrainConfig config_;
   nlohmann::json json_;
