@@ -164,6 +164,13 @@ TEST(Bounds, BatchNumbersOutOfRange) {
   EXPECT_EQ(cli::item_request(nlohmann::json::parse(R"({"prompt": "x", "steps": 4.0})"), {}).steps, 4);
 }
 
+// Regression (fuzz_png, UBSan): stb's PNM header parser overflowed int on a long width; only
+// PNG, JPEG and BMP are decoded now.
+TEST(Bounds, PnmIsNotDecoded) {
+  const std::string path = scratch_file("x.ppm", "P6\n62162100000 1\n255\n" + std::string(16, 'x'));
+  expect_quick_error([&] { io::read_image(path); }, "x.ppm");
+}
+
 // Regression (fuzz_prompts): a plain-text line with invalid UTF-8 made the manifest's dump() throw
 // nlohmann::json::type_error out of `batch`.
 TEST(Bounds, BatchTextLineWithInvalidUtf8) {
