@@ -16,7 +16,7 @@ std::string encode_png(const Image& image, const std::string& key, const std::st
 void write_png_file(const std::string& path, const Image& image, const std::string& parameters,
                     bool overwrite);
 
-// Reads a PNG, JPEG or BMP image as RGB8; Error{Input} naming the file when unreadable.
+// Reads a PNG image as RGB8; Error{Input} naming the file when unreadable.
 // Images larger than `max_pixels` are rejected before decoding.
 Image read_image(const std::string& path, int64_t max_pixels = int64_t(1) << 26);
 
