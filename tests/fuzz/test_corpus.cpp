@@ -59,7 +59,7 @@ class CorpusReplay : public ::testing::TestWithParam<std::string> {};
 TEST_P(CorpusReplay, NoCrashAndRejectionsAreErrors) {
   const auto [files, rejected] = replay(GetParam());
   EXPECT_GE(files, 20) << "run tests/fuzz/make_corpus.py";
-  EXPECT_GE(rejected, files / 2) << "most of the corpus is malformed on purpose";
+  EXPECT_GT(rejected, 0) << "the corpus is malformed on purpose";
 }
 
 INSTANTIATE_TEST_SUITE_P(Parsers, CorpusReplay,
