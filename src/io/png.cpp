@@ -95,9 +95,9 @@ namespace {
 // stb sizes its IDAT buffer from each chunk's claimed length before reading it: a PNG whose
 // chunk claims more bytes than the file holds made it allocate ~2 GB (found by fuzz_png).
 void check_png_chunks(const std::string& bytes, const std::string& path) {
-  for (size_t at = kSignatureBytes; at + 12 <= bytes.size();) {
+  for (size_t at = kSignatureBytes; at + 8 <= bytes.size();) {  // stb reads from 8 bytes on
     const uint32_t len = read_be32(bytes, at);
-    PD_CHECK(len <= bytes.size() - at - 12, Input,
+    PD_CHECK(bytes.size() - at >= 12 && len <= bytes.size() - at - 12, Input,
              path << ": PNG chunk at byte " << at << " claims " << len
                   << " bytes, past the end of the file: the image is truncated or corrupted");
     if (bytes.compare(at + 4, 4, "IEND") == 0) break;
