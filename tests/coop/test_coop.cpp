@@ -176,7 +176,8 @@ TEST(Coop, TwoModelsWithDifferentLatentSpacesFuseEveryStep) {
 }
 
 TEST(Coop, MultiControlExpertsEachWithItsOwnControlNet) {
-  for (const auto& c : pt::cases(set_a()).at("sampling_cases")) {
+  const auto all = pt::cases(set_a());  // keep the JSON alive for the loop
+  for (const auto& c : all.at("sampling_cases")) {
     if (!c.contains("controlnet")) continue;
     const std::string root = pt::fixtures_root() + "/" + set_a() + "/";
     auto pipe = Pipeline::load(pt::model_dir(set_a()));
