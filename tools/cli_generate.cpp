@@ -26,6 +26,11 @@ void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required)
   cmd->add_option("--steps", r.steps, "Sampling steps")->capture_default_str()->group("Sampling");
   cmd->add_option("--cfg-scale", r.cfg_scale, "Classifier-free guidance scale")->capture_default_str()->group("Sampling");
   cmd->add_option("--eta", r.eta, "DDIM eta (0 = deterministic)")->capture_default_str()->group("Sampling");
+  cmd->add_option("--dynamic-threshold", r.dynamic_threshold,
+                  "Imagen dynamic thresholding: percentile of |x0| per step (e.g. 0.995; 0 = off)")
+      ->group("Sampling");
+  cmd->add_option("--dynamic-threshold-max", r.dynamic_threshold_max,
+                  "Upper bound of the dynamic threshold (>= 1)")->capture_default_str()->group("Sampling");
   cmd->add_option("-W,--width", r.width, "Image width (multiple of 8; 0 = model's native size)")
       ->capture_default_str()->group("Sampling");
   cmd->add_option("-H,--height", r.height, "Image height (multiple of 8; 0 = native)")->capture_default_str()->group("Sampling");

@@ -82,6 +82,8 @@ struct Request {
   std::string schedule = "default";  ///< default or karras
   float cfg_scale = 7.5f;
   float eta = 0.0f;             ///< DDIM eta
+  float dynamic_threshold = 0.0f;      ///< Imagen dynamic thresholding percentile of |x0| (0 = off)
+  float dynamic_threshold_max = 1.0f;  ///< its upper bound s_max (>= 1)
   std::int64_t seed = -1;       ///< -1: pick one; the seed used is returned in Result
   std::string controlnet_path;  ///< optional ControlNet folder
   std::string control_image_path;

@@ -44,6 +44,11 @@ void validate_request(const Request& r, int native_width, int native_height) {
   check_finite(r.eta, "--eta");
   check_finite(r.control_scale, "--control-scale");
   PD_CHECK(r.eta >= 0, Usage, "--eta must be >= 0, got " << r.eta);
+  check_finite(r.dynamic_threshold, "--dynamic-threshold");
+  PD_CHECK(r.dynamic_threshold >= 0 && r.dynamic_threshold <= 1, Usage,
+           "--dynamic-threshold must be in [0, 1] (0 = off), got " << r.dynamic_threshold);
+  PD_CHECK(r.dynamic_threshold == 0 || r.dynamic_threshold_max >= 1, Usage,
+           "--dynamic-threshold-max must be >= 1, got " << r.dynamic_threshold_max);
   PD_CHECK(r.prompt.size() <= kMaxPromptBytes && r.negative_prompt.size() <= kMaxPromptBytes,
            Usage, "prompts are limited to " << kMaxPromptBytes << " bytes; the model reads only "
                                             "the first 75 tokens anyway");

@@ -37,7 +37,8 @@ Generated run_txt2img(std::shared_ptr<const ModelBundle> model, const TextToImag
   auto sampler = schedulers::make_sampler(r.sampler, model->scheduler, options);
   auto conditioning = guided_conditioning(*model, r.prompt, r.negative_prompt, r.style_prompts,
                                           r.guidance, width, height);
-  auto denoiser = make_denoiser(model, std::move(conditioning), r.controls);
+  auto denoiser = with_dynamic_threshold(make_denoiser(model, std::move(conditioning), r.controls),
+                                         model->scheduler, r.dynamic_threshold, r.dynamic_threshold_max);
   Generated out;
   out.latent = sampler->sample(noise * sampler->init_noise_sigma(), denoiser);
   core::expect_finite(out.latent, "final latent");

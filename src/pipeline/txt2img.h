@@ -23,6 +23,8 @@ struct TextToImage {
   int64_t seed = 0;
   torch::Tensor init_noise;            // optional [1, C, h, w] standard normal; else from seed
   std::vector<ControlInput> controls;
+  double dynamic_threshold = 0.0;      // percentile for Imagen's dynamic thresholding; 0 = off
+  double dynamic_threshold_max = 1.0;
   std::function<void(int step, int steps)> on_step;
 };
 

@@ -170,3 +170,22 @@ TEST(PromptEnhance, EnhancedPromptIsStoredInTheImageMetadata) {
   EXPECT_EQ(result.parameters.at(0).rfind("a cat, highly detailed\n", 0), 0u) << result.parameters[0];
   EXPECT_NE(result.parameters[0].find("Original prompt: a cat"), std::string::npos);
 }
+
+TEST(DynamicThreshold, ClampsTheImpliedX0AndIsOffAtZero) {
+  const auto model = pl::load_bundle(pt::model_dir(pt::fixture_sets().front()), {});
+  pangu_draw::schedulers::NoiseSchedule math(model->scheduler);
+  const double ab = 0.5;
+  auto x = torch::randn({1, 4, 8, 8});
+  auto x0_big = torch::full({1, 4, 8, 8}, 5.0);
+  auto eps = (x - std::sqrt(ab) * x0_big) / std::sqrt(1 - ab);
+  pangu_draw::schedulers::Denoiser inner = [&](const torch::Tensor&, const pangu_draw::schedulers::StepInfo&) {
+    return math.model_output(x0_big, eps, ab);
+  };
+  pangu_draw::schedulers::StepInfo step;
+  step.alpha_bar = ab;
+  auto off = pl::with_dynamic_threshold(inner, model->scheduler, 0.0, 1.0)(x, step);
+  EXPECT_TRUE(torch::equal(off, inner(x, step)));
+  // percentile 1: s = min(max|x0| = 5, max 2) = 2 -> x0 = clamp(5, -2, 2) / 2 = 1 everywhere.
+  auto on = pl::with_dynamic_threshold(inner, model->scheduler, 1.0, 2.0)(x, step);
+  PD_EXPECT_CLOSE(math.to_x0(on, x, ab), torch::ones({1, 4, 8, 8}), 1e-4, "thresholded x0");
+}
