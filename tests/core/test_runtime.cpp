@@ -29,7 +29,9 @@ TEST(Runtime, DtypeNames) {
 TEST(Blas, OpenBlasIsFoundAndAFasterKernelIsKnownWhenItIsGeneric) {
   const std::string name = core::blas_core();
   ASSERT_FALSE(name.empty()) << "OpenBLAS is not the BLAS behind LibTorch in this process";
-  if (core::blas_core_is_generic()) EXPECT_FALSE(core::best_blas_core_for_cpu().empty());
+  if (core::blas_core_is_generic()) {
+    EXPECT_FALSE(core::best_blas_core_for_cpu().empty());
+  }
 }
 
 TEST(TensorCheck, ShapeAndFinitenessMessagesNameTheTensor) {
