@@ -58,13 +58,16 @@ torch::Tensor read_init_noise(const std::string& path, const std::vector<int64_t
 }
 
 void resolve_styles(const Request& r, const std::string& prompt, const pipeline::ModelBundle& model,
-                    std::vector<std::string>& style_prompts, std::vector<double>& scales) {
+                    std::vector<std::string>& style_prompts, std::vector<double>& scales,
+                    const pipeline::ModelBundle* fallback) {
   for (const auto& style : r.styles) {
     if (style.scale == 0.0f) continue;  // the release adds a branch only for scales > 0
     std::string prefix = style.name;
     if (is_style_name(style.name)) {
-      auto it = model.styles.find(style.name);
-      if (it == model.styles.end()) {
+      const auto* owner = &model;
+      if (!model.styles.count(style.name) && fallback && fallback->styles.count(style.name)) owner = fallback;
+      auto it = owner->styles.find(style.name);
+      if (it == owner->styles.end()) {
         std::ostringstream known;
         for (const auto& kv : model.styles) known << " " << kv.first;
         PD_FAIL(Usage, "unknown --style '" << style.name << "' for " << model.name << "; it knows:"
@@ -113,7 +116,7 @@ std::vector<coop::Expert> build_experts(const Request& r, const std::string& pro
              "expert " << m->name << ": size " << w << "x" << h << " must be positive multiples of 8");
     guidance::GuidanceScales scales{spec.cfg_scale >= 0 ? spec.cfg_scale : r.cfg_scale, {}};
     std::vector<std::string> style_prompts;
-    resolve_styles(r, prompt, *m, style_prompts, scales.styles);
+    resolve_styles(r, prompt, *m, style_prompts, scales.styles, model.get());
     auto cond = pipeline::guided_conditioning(*m, prompt, r.negative_prompt, style_prompts, scales, w, h);
     coop::Expert e;
     e.model = m;

@@ -26,8 +26,11 @@ std::vector<coop::Expert> build_experts(const Request& r, const std::string& pro
 // The --init-noise tensor, [1, C, h, w] or [C, h, w], checked against `shape`.
 torch::Tensor read_init_noise(const std::string& path, const std::vector<int64_t>& shape);
 
-// Style prompts and scales for one model (styles with scale 0 add no branch).
+// Style prompts and scales for one model (styles with scale 0 add no branch). A style name the
+// model does not list is looked up in `fallback` (the pipeline's own model) before failing, so
+// an expert without a styles.json shares its partner's styles.
 void resolve_styles(const Request& r, const std::string& prompt, const pipeline::ModelBundle& model,
-                    std::vector<std::string>& style_prompts, std::vector<double>& scales);
+                    std::vector<std::string>& style_prompts, std::vector<double>& scales,
+                    const pipeline::ModelBundle* fallback = nullptr);
 
 }  // namespace pangu_draw::api
