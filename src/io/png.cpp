@@ -92,17 +92,26 @@ void write_png_file(const std::string& path, const Image& image, const std::stri
 
 namespace {
 
-// stb sizes its IDAT buffer from each chunk's claimed length before reading it: a PNG whose
-// chunk claims more bytes than the file holds made it allocate ~2 GB (found by fuzz_png).
-void check_png_chunks(const std::string& bytes, const std::string& path) {
-  for (size_t at = kSignatureBytes; at + 8 <= bytes.size();) {  // stb reads from 8 bytes on
+// Walks the chunks before stb sees them. stb sizes its IDAT buffer from each chunk's claimed
+// length before reading it: a PNG whose chunk claims more bytes than the file holds made it
+// allocate ~2 GB (found by fuzz_png). A zero-length IDAT ahead of the first real one made stb
+// memcpy into its still-NULL buffer (UB, also found by fuzz_png); an empty IDAT adds nothing to
+// the image, so those chunks are dropped from the bytes handed to stb.
+std::string checked_png_chunks(const std::string& bytes, const std::string& path) {
+  std::string out = bytes.substr(0, kSignatureBytes);
+  size_t at = kSignatureBytes;
+  for (; at + 8 <= bytes.size();) {  // stb reads from 8 bytes on
     const uint32_t len = read_be32(bytes, at);
     PD_CHECK(bytes.size() - at >= 12 && len <= bytes.size() - at - 12, Input,
              path << ": PNG chunk at byte " << at << " claims " << len
                   << " bytes, past the end of the file: the image is truncated or corrupted");
-    if (bytes.compare(at + 4, 4, "IEND") == 0) break;
+    const bool empty_idat = len == 0 && bytes.compare(at + 4, 4, "IDAT") == 0;
+    if (!empty_idat) out.append(bytes, at, 12 + len);
+    if (bytes.compare(at + 4, 4, "IEND") == 0) return out;
     at += 12 + len;
   }
+  out.append(bytes, at, std::string::npos);  // a truncated tail: stb reports it
+  return out;
 }
 
 }  // namespace
@@ -114,9 +123,9 @@ Image read_image(const std::string& path, int64_t max_pixels) {
   PD_CHECK(bytes.compare(0, kSignatureBytes, std::string("\x89PNG\r\n\x1a\n", 8)) == 0, Input,
            path << ": not a PNG file; control images must be PNG (convert it, e.g. "
                 << "`convert in.jpg out.png`)");
-  check_png_chunks(bytes, path);
-  const auto* buf = reinterpret_cast<const stbi_uc*>(bytes.data());
-  const int n = static_cast<int>(bytes.size());
+  const std::string chunks = checked_png_chunks(bytes, path);
+  const auto* buf = reinterpret_cast<const stbi_uc*>(chunks.data());
+  const int n = static_cast<int>(chunks.size());
   int w = 0, h = 0, c = 0;
   PD_CHECK(stbi_info_from_memory(buf, n, &w, &h, &c), Input,
            path << ": cannot read image (" << stbi_failure_reason() << ")");

@@ -58,6 +58,24 @@ TEST(Png, ExistingFileIsKeptWithoutOverwrite) {
   EXPECT_EQ(io::png_text(io::read_file(dir + "/a.png"), "parameters"), "second");
 }
 
+// A zero-length IDAT ahead of the data is legal PNG; stb alone memcpy'd into a NULL buffer on it
+// (UB found by fuzz_png). The image still decodes to the same pixels.
+TEST(Png, EmptyIdatChunkIsHarmless) {
+  auto dir = pangu_draw::testing::temp_dir("png");
+  const auto img = gradient(6, 5);
+  io::write_png_file(dir + "/a.png", img, "", false);
+  std::string bytes = io::read_file(dir + "/a.png");
+  const size_t idat = bytes.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  const std::string empty_idat = std::string(4, '\0') + "IDAT" + "\x35\xaf\x06\x1e";
+  ASSERT_EQ(io::crc32("IDAT"), 0x35af061eu);
+  bytes.insert(idat - 4, empty_idat);
+  io::write_file_atomic(dir + "/b.png", bytes, false);
+  const auto back = io::read_image(dir + "/b.png");
+  EXPECT_EQ(back.width, 6);
+  EXPECT_EQ(back.rgb, img.rgb);
+}
+
 TEST(Png, UnwritableFolderIsAnErrorAndLeavesNoFile) {
   EXPECT_THROW(io::write_png_file("/nonexistent/dir/a.png", gradient(4, 4), "", true), Error);
 }
