@@ -33,10 +33,14 @@ void add_expert_flags(CLI::App& cmd, ExpertArgs& a) {
   cmd.add_option("--texture-model", a.texture_model,
                  "Time-decoupled sampling: --model is the structure generator, this model the texture "
                  "generator")->group("PanGu-Draw");
-  cmd.add_option("--switch-t", a.switch_t, "Training timestep of the structure -> texture hand-over")
-      ->capture_default_str()->group("PanGu-Draw");
+  cmd.add_option("--switch-t", a.switch_t,
+                 "Training timestep of the structure -> texture hand-over (default: the model's "
+                 "time_decoupled.switch_t, or 500 with --texture-model)")->group("PanGu-Draw");
   cmd.add_option("--switch-frac", a.switch_frac,
                  "Hand-over as a fraction of the schedule (0.5 = --switch-t 500)")->group("PanGu-Draw");
+  cmd.add_flag("--no-time-decoupled", a.single_unet,
+               "For a model that declares a structure -> texture plan in its model_index.json: run "
+               "its structure UNet alone")->group("PanGu-Draw");
   cmd.add_option("--style", a.styles, "Style-guided CFG: a style of the model (see its styles.json) "
                  "or a custom prompt prefix; repeatable")->group("PanGu-Draw");
   cmd.add_option("--style-scale", a.style_scales, "Scale of each --style (default 4)")->group("PanGu-Draw");
@@ -85,10 +89,12 @@ void apply_expert_flags(const ExpertArgs& a, Request& r) {
     usage("--texture-model and --expert do not combine; describe both experts with --expert");
   }
   for (const auto& spec : a.expert_specs) r.experts.push_back(parse_expert_spec(spec));
-  if (a.texture_model.empty()) return;
+  r.time_decoupled = !a.single_unet;
   if (a.switch_frac >= 0 && (a.switch_frac > 1)) usage("--switch-frac must be in [0, 1]");
-  const float t = a.switch_frac >= 0 ? 1000.0f * (1.0f - a.switch_frac) : a.switch_t;
-  if (!(t >= 0 && t <= 1000)) usage("--switch-t must be in [0, 1000]");
+  if (a.switch_t != -1.0f && !(a.switch_t >= 0 && a.switch_t <= 1000)) usage("--switch-t must be in [0, 1000]");
+  r.switch_t = a.switch_frac >= 0 ? 1000.0f * (1.0f - a.switch_frac) : a.switch_t;
+  if (a.texture_model.empty()) return;
+  const float t = r.switch_t >= 0 ? r.switch_t : 500.0f;
   Expert structure, texture;
   structure.to_t = t;     // t >= T: layout, the early noisy steps
   texture.model_path = a.texture_model;

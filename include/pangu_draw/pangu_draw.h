@@ -91,7 +91,11 @@ struct Request {
   std::string init_noise_path;  ///< optional safetensors with the initial noise (standard normal)
   std::string save_latent_path; ///< optional: write the final latent here
   std::vector<Style> styles;    ///< style-guided CFG terms (one extra UNet branch each)
-  std::vector<Expert> experts;  ///< empty: the loaded model alone
+  std::vector<Expert> experts;  ///< empty: the loaded model alone (or its own plan, below)
+  /// A model whose model_index.json declares a time-decoupled plan (structure UNet for t >=
+  /// switch_t, texture UNet below) runs it when `experts` is empty; false: the structure UNet alone.
+  bool time_decoupled = true;
+  float switch_t = -1.0f;       ///< overrides the plan's hand-over timestep (-1: the model's)
   bool naive_latent_resize = false;  ///< hand latents between sizes by resizing z_t (comparison only)
   std::string enhance_cmd;      ///< external prompt enhancer: prompt on stdin, new prompt on stdout
   int enhance_timeout_ms = 30000;

@@ -30,6 +30,7 @@ struct Pipeline::Impl {
   mutable std::map<std::string, std::shared_ptr<const pipeline::ModelBundle>> cache;
 
   std::shared_ptr<const pipeline::ModelBundle> expert_model(const std::string& path) const {
+    if (model->texture && path == model->texture->path) return model->texture;
     std::lock_guard<std::mutex> lock(cache_mutex);
     auto& slot = cache[path];
     if (!slot) {
@@ -173,10 +174,11 @@ pipeline::Generated run_once(PreparedRun& run, const Pipeline::Impl& impl, int64
 
 }  // namespace
 
-Result Pipeline::generate(const Request& request, const ProgressFn& on_step) const {
+Result Pipeline::generate(const Request& asked, const ProgressFn& on_step) const {
   PD_CHECK(impl_, Usage, "Pipeline::generate called on an empty Pipeline; use Pipeline::load");
   const auto& model = *impl_->model;
-  api::validate_request(request, static_cast<int>(model.native_width), static_cast<int>(model.native_height));
+  api::validate_request(asked, static_cast<int>(model.native_width), static_cast<int>(model.native_height));
+  const Request request = api::with_model_plan(asked, model);
   PreparedRun run = guarded("preparing the run", [&] { return prepare(request, *impl_); });
   Result result;
   const int64_t base_seed = pick_seed(request.seed);

@@ -59,6 +59,9 @@ void validate_request(const Request& r, int native_width, int native_height) {
            "unknown --schedule '" << r.schedule << "'; choose default or karras");
   PD_CHECK(r.controlnet_path.empty() == r.control_image_path.empty(), Usage,
            "--controlnet and --control-image go together");
+  check_finite(r.switch_t, "--switch-t");
+  PD_CHECK(r.switch_t < 0 || r.switch_t <= 1000, Usage,
+           "--switch-t must be in [0, 1000], got " << r.switch_t);
   PD_CHECK(r.seed >= -1, Usage, "--seed must be >= 0 (or -1 for a random seed), got " << r.seed);
 }
 

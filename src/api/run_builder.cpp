@@ -81,6 +81,18 @@ void resolve_styles(const Request& r, const std::string& prompt, const pipeline:
   }
 }
 
+Request with_model_plan(const Request& r, const pipeline::ModelBundle& model) {
+  if (!r.experts.empty() || !model.texture || !r.time_decoupled) return r;
+  Request planned = r;
+  const float t = r.switch_t >= 0 ? r.switch_t : static_cast<float>(model.switch_t);
+  Expert structure, texture;
+  structure.to_t = t;  // t >= T: layout, the early noisy steps
+  texture.model_path = model.texture->path;
+  texture.from_t = t;  // t < T: detail
+  planned.experts = {structure, texture};
+  return planned;
+}
+
 pipeline::TextToImage build_run(const Request& r, const std::string& prompt,
                                 std::shared_ptr<const pipeline::ModelBundle> model) {
   pipeline::TextToImage run;

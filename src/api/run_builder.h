@@ -14,6 +14,10 @@ namespace pangu_draw::api {
 
 using ModelLoader = std::function<std::shared_ptr<const pipeline::ModelBundle>(const std::string& path)>;
 
+// `r` with the model's own time-decoupled plan as its experts, when the model declares one and
+// `r` names no experts (and does not turn the plan off); otherwise `r` unchanged.
+Request with_model_plan(const Request& r, const pipeline::ModelBundle& model);
+
 // The plain single-model run.
 pipeline::TextToImage build_run(const Request& r, const std::string& prompt,
                                 std::shared_ptr<const pipeline::ModelBundle> model);

@@ -48,6 +48,25 @@ std::map<std::string, std::string> read_styles(const io::ModelLayout& layout) {
   return styles;
 }
 
+// The texture generator of model_index.json's "time_decoupled" entry: `structure` with the
+// UNet of the component folder the entry names.
+std::shared_ptr<const ModelBundle> load_texture(const io::ModelLayout& layout,
+                                                const ModelBundle& structure, double& switch_t) {
+  const io::JsonConfig plan = layout.model_index().get_object("time_decoupled");
+  const std::string component = plan.get_string("texture_unet");
+  switch_t = plan.get_double("switch_t");
+  PD_CHECK(switch_t > 0 && switch_t < structure.scheduler.num_train_timesteps, Input,
+           plan.origin() << ": time_decoupled.switch_t must be inside (0, "
+                         << structure.scheduler.num_train_timesteps << "), got " << switch_t);
+  auto texture = std::make_shared<ModelBundle>(structure);
+  texture->unet = unet::load_unet(layout.config(component), layout.weights(component), structure.dtype);
+  PD_CHECK(texture->unet->config().in_channels == structure.unet->config().in_channels, Input,
+           layout.folder(component) << ": the texture UNet must work in the structure UNet's latent space");
+  texture->path = layout.folder(component);
+  texture->name = structure.name + "/" + component;
+  return texture;
+}
+
 }  // namespace
 
 std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const LoadSettings& settings) {
@@ -65,6 +84,9 @@ std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const Lo
   bundle->scheduler = schedulers::NoiseScheduleConfig::from_json(layout.config("scheduler"));
   const int64_t sample = layout.config("unet").get_int("sample_size", 64);
   bundle->native_width = bundle->native_height = sample * bundle->vae->downscale();
+  if (layout.model_index().has("time_decoupled")) {
+    bundle->texture = load_texture(layout, *bundle, bundle->switch_t);
+  }
   logger().info("loaded {} ({}, native size {}x{})", bundle->name,
                 layout.single_file() ? "single file" : "diffusers folder", bundle->native_width,
                 bundle->native_height);

@@ -34,6 +34,12 @@ struct ModelBundle {
   double vae_fingerprint = 0.0;
   // Styles for style-guided CFG: name -> prompt prefix, from the model's styles.json.
   std::map<std::string, std::string> styles;
+  // PanGu-Draw's time-decoupled plan, when model_index.json declares one ("time_decoupled":
+  // {"texture_unet": "unet_texture", "switch_t": 500}): this model is the structure generator
+  // (t >= switch_t) and `texture` the texture generator (t < switch_t) — the same text encoders
+  // and VAE with a UNet of its own. Null when the model has no plan.
+  std::shared_ptr<const ModelBundle> texture;
+  double switch_t = -1.0;
 
   // Latent [1, C, h, w] shape for an image of width x height.
   std::vector<int64_t> latent_shape(int64_t width, int64_t height) const;

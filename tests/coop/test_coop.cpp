@@ -4,8 +4,13 @@
 // low -> high resolution plans run.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "coop/coop_run.h"
 #include "coop/latent_bridge.h"
+#include "core/error.h"
 #include "io/safetensors.h"
 #include "pangu_draw/pangu_draw.h"
 #include "pipeline/txt2img.h"
@@ -43,6 +48,27 @@ std::shared_ptr<const pangu_draw::pipeline::ModelBundle> bundle(const std::strin
   return pangu_draw::pipeline::load_bundle(pt::model_dir(set), {});
 }
 
+namespace fs = std::filesystem;
+
+// A copy of `set`'s model whose UNet weights are scaled by `scale` (a different, compatible UNet)
+// in `unet_folder`; with `plan`, model_index.json declares it as the texture generator.
+std::string model_with_unet(const std::string& set, const std::string& unet_folder, double scale,
+                            const nlohmann::json& plan) {
+  const std::string dir = pt::temp_dir("plan") + "/model";
+  fs::copy(pt::model_dir(set), dir, fs::copy_options::recursive);
+  if (unet_folder != "unet") fs::copy(dir + "/unet", dir + "/" + unet_folder, fs::copy_options::recursive);
+  auto file = pangu_draw::io::SafetensorsFile::open(dir + "/unet/diffusion_pytorch_model.safetensors");
+  pangu_draw::io::NamedTensors scaled;
+  for (const auto& name : file->names()) scaled.emplace_back(name, file->load(name) * scale);
+  pangu_draw::io::save_safetensors(dir + "/" + unet_folder + "/diffusion_pytorch_model.safetensors", scaled);
+  if (!plan.is_null()) {
+    nlohmann::json index = nlohmann::json::parse(std::ifstream(dir + "/model_index.json"));
+    index["time_decoupled"] = plan;
+    std::ofstream(dir + "/model_index.json") << index.dump(1);
+  }
+  return dir;
+}
+
 }  // namespace
 
 TEST(Coop, OneExpertIsBitIdenticalToThePlainPipeline) {
@@ -77,6 +103,41 @@ TEST(TimeDecoupled, TwoCopiesOfOneModelGiveTheSingleModelRun) {
     r.experts = {structure, texture};
     EXPECT_TRUE(torch::equal(plain, latent_of(pipe, r))) << set;
   }
+}
+
+// A model folder that declares its structure -> texture plan in model_index.json runs it by
+// default: the same latents as the explicit two-model run (--texture-model), and the plain
+// structure run with the plan turned off.
+TEST(TimeDecoupled, PlanDeclaredInModelIndexEqualsTheExplicitTwoModelRun) {
+  const nlohmann::json plan = {{"texture_unet", "unet_texture"}, {"switch_t", 500}};
+  const std::string planned_dir = model_with_unet(set_a(), "unet_texture", 0.9, plan);
+  const std::string texture_dir = model_with_unet(set_a(), "unet", 0.9, nullptr);
+  auto planned = Pipeline::load(planned_dir);
+  auto plain = Pipeline::load(pt::model_dir(set_a()));
+  auto r = base_request("dpmpp_2m");
+  const auto by_plan = latent_of(planned, r);
+  pangu_draw::Expert structure, texture;
+  structure.to_t = 500;
+  texture.from_t = 500;
+  texture.model_path = texture_dir;
+  Request explicit_r = r;
+  explicit_r.experts = {structure, texture};
+  EXPECT_TRUE(torch::equal(by_plan, latent_of(plain, explicit_r)));
+  const auto structure_only = latent_of(plain, r);
+  EXPECT_FALSE(torch::equal(by_plan, structure_only));
+  r.time_decoupled = false;
+  EXPECT_TRUE(torch::equal(structure_only, latent_of(planned, r)));
+  r.time_decoupled = true;
+  r.switch_t = 200;  // overrides the model's hand-over
+  explicit_r.experts[0].to_t = explicit_r.experts[1].from_t = 200;
+  EXPECT_TRUE(torch::equal(latent_of(planned, r), latent_of(plain, explicit_r)));
+}
+
+TEST(TimeDecoupled, BadPlanInModelIndexIsAnInputError) {
+  const nlohmann::json plan = {{"texture_unet", "unet_texture"}, {"switch_t", 5000}};
+  EXPECT_THROW(Pipeline::load(model_with_unet(set_a(), "unet_texture", 1.0, plan)), pangu_draw::Error);
+  const nlohmann::json missing = {{"texture_unet", "no_such_unet"}, {"switch_t", 500}};
+  EXPECT_THROW(Pipeline::load(model_with_unet(set_a(), "unet_texture", 1.0, missing)), pangu_draw::Error);
 }
 
 TEST(LatentBridge, FormulasMatchAnIndependentComputation) {

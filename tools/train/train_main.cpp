@@ -62,6 +62,9 @@ CLI::App* add_unet_command(CLI::App& app, pangu_draw::train::TrainConfig& u, Loo
   cmd->add_option("--caption-dropout", u.caption_dropout, "Share of empty prompts (for CFG)");
   cmd->add_option("--zh-fraction", u.zh_fraction, "Share of Chinese captions");
   cmd->add_option("--lowres-fraction", u.lowres_fraction, "Share of half-size scenes");
+  cmd->add_option("--t-min", u.t_min, "Train timesteps t >= this (texture generator: 0)");
+  cmd->add_option("--t-max", u.t_max,
+                  "Train timesteps t < this (-1: all; structure generator: 1000)");
   add_loop_options(cmd, l);
   return cmd;
 }

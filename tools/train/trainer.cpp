@@ -62,6 +62,12 @@ Trainer::Trainer(const TrainConfig& config) : config_(config) {
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       unet_->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(1e-2));
   alphas_cumprod_ = alphas_cumprod(layout.config("scheduler"));
+  const int64_t T = alphas_cumprod_.size(0);
+  t_lo_ = config.t_min;
+  t_hi_ = config.t_max < 0 ? T : config.t_max;
+  PD_CHECK(0 <= t_lo_ && t_lo_ < t_hi_ && t_hi_ <= T, Usage,
+           "--t-min/--t-max: need 0 <= t-min < t-max <= " << T << ", got [" << t_lo_ << ", "
+                                                           << t_hi_ << ")");
   gen_ = at::make_generator<at::CPUGeneratorImpl>(config.seed ^ 0x747261696eULL);
 }
 
@@ -107,7 +113,7 @@ double Trainer::step() {
   const uint64_t first = config_.seed * 1000003ULL + static_cast<uint64_t>(steps_) * config_.batch;
   const Batch b = make_batch(first, config_.batch, true, first ^ 0xbadc0ffeeULL);
   const auto noise = torch::randn(b.latents.sizes(), gen_);
-  const auto t = torch::randint(alphas_cumprod_.size(0), {config_.batch}, gen_, torch::kLong);
+  const auto t = torch::randint(t_lo_, t_hi_, {config_.batch}, gen_, torch::kLong);
   optimizer_->zero_grad();
   const auto loss = loss_on(b, noise, t);
   loss.backward();
@@ -121,7 +127,7 @@ double Trainer::eval_loss(uint64_t seed, int n) {
   const Batch b = make_batch(seed, n, false, seed);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto noise = torch::randn(b.latents.sizes(), gen);
-  const auto t = torch::linspace(0, alphas_cumprod_.size(0) - 1, n).to(torch::kLong);
+  const auto t = torch::linspace(t_lo_, t_hi_ - 1, n).to(torch::kLong);
   torch::NoGradGuard no_grad;
   return loss_on(b, noise, t).item<double>();
 }

@@ -24,6 +24,9 @@ struct TrainConfig {
   double caption_dropout = 0.1;   // share trained with the empty prompt (for CFG)
   double zh_fraction = 0.5;       // share of Chinese captions
   double lowres_fraction = 0.25;  // share of half-resolution (structure) scenes
+  // Time-decoupled training: timesteps are drawn from [t_min, t_max) (-1: the whole schedule).
+  // A structure generator trains on t >= T_s, a texture generator on t < T_s.
+  int t_min = 0, t_max = -1;
   uint64_t seed = 0;
 };
 
@@ -56,6 +59,7 @@ class Trainer {
   unet::UNet2DConditionModel unet_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   torch::Tensor alphas_cumprod_;  // [T]
+  int64_t t_lo_ = 0, t_hi_ = 0;   // the trained timesteps: [t_lo_, t_hi_)
   torch::Generator gen_;
   int64_t steps_ = 0;
 };

@@ -81,7 +81,16 @@ double VaeTrainer::eval_loss(uint64_t seed, int n) {
 void VaeTrainer::save(const std::string& vae_dir) const {
   namespace fs = std::filesystem;
   fs::create_directories(vae_dir);
-  std::ofstream(fs::path(vae_dir) / "config.json") << json_.dump(2) << "\n";
+  // Like SD's 0.18215: the factor that gives the diffusion model unit-variance latents,
+  // measured on held-out scenes with this VAE's posterior means.
+  nlohmann::json json = json_;
+  {
+    torch::NoGradGuard no_grad;
+    auto* self = const_cast<VaeTrainer*>(this);
+    const double std = self->encode(images(0x5ca1eULL, 64)).mean.std().item<double>();
+    json["scaling_factor"] = 1.0 / std;
+  }
+  std::ofstream(fs::path(vae_dir) / "config.json") << json.dump(2) << "\n";
   io::NamedTensors tensors;
   for (const auto& p : vae_->named_parameters()) tensors.emplace_back(p.key(), p.value().detach());
   io::save_safetensors((fs::path(vae_dir) / "diffusion_pytorch_model.safetensors").string(),
