@@ -4,10 +4,14 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
+#include <map>
 
 #include "core/error.h"
+#include "checker.h"
 #include "core/runtime.h"
+#include "io/safetensors.h"
 #include "trainer.h"
 #include "vae_trainer.h"
 
@@ -65,6 +69,7 @@ CLI::App* add_unet_command(CLI::App& app, pangu_draw::train::TrainConfig& u, Loo
   cmd->add_option("--t-min", u.t_min, "Train timesteps t >= this (texture generator: 0)");
   cmd->add_option("--t-max", u.t_max,
                   "Train timesteps t < this (-1: all; structure generator: 1000)");
+  cmd->add_flag("--save-f16", u.save_f16, "Write the UNet weights as F16");
   add_loop_options(cmd, l);
   return cmd;
 }
@@ -77,6 +82,7 @@ CLI::App* add_vae_command(CLI::App& app, pangu_draw::train::VaeTrainConfig& v, L
   cmd->add_option("--batch", v.batch, "Batch size");
   cmd->add_option("--lr", v.lr, "AdamW learning rate");
   cmd->add_option("--kl-weight", v.kl_weight, "Weight of the KL term");
+  cmd->add_option("--init", v.init_dir, "Continue from this vae/ folder's weights");
   cmd->add_option("--size", v.size, "Image size");
   cmd->add_option("--seed", v.seed, "Seed (data and init)");
   add_loop_options(cmd, l);
@@ -103,6 +109,36 @@ void train_vae(const pangu_draw::train::VaeTrainConfig& v, const Loop& l, const 
                out.c_str());
 }
 
+// Rewrites every .safetensors file under `dir` with its F32 tensors stored as F16 (shipping).
+void cast_to_f16(const std::string& dir) {
+  namespace io = pangu_draw::io;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.path().extension() != ".safetensors") continue;
+    io::NamedTensors tensors;
+    std::map<std::string, std::string> metadata;
+    {
+      const auto file = io::SafetensorsFile::open(entry.path().string());
+      metadata = file->metadata();
+      for (const auto& name : file->names()) {
+        const io::DType d = file->info(name).dtype;
+        const auto kept = d == io::DType::I64 ? torch::kLong
+                          : d == io::DType::BF16 ? torch::kBFloat16 : torch::kHalf;
+        tensors.emplace_back(name, file->load(name, kept));  // F32 and F16 -> F16
+      }
+    }
+    io::save_safetensors(entry.path().string(), tensors, metadata);
+    std::printf("%s: %zu tensors\n", entry.path().c_str(), tensors.size());
+  }
+}
+
+void check_vae(const std::string& dir, int n, int size) {
+  pangu_draw::core::configure_threads(0);
+  const auto s = pangu_draw::train::vae_round_trip_score(dir, n, size);
+  std::printf("round trip of %d held-out scenes: mse %.5f\n", n, s.mse);
+  for (int c = 0; c < pangu_draw::tinyworld::kCategories; ++c)
+    std::printf("  %-10s %.3f\n", pangu_draw::tinyworld::kCategoryNames[c], s.accuracy[c]);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +150,14 @@ int main(int argc, char** argv) {
   std::string out;
   auto* unet_cmd = add_unet_command(app, u, ul, out);
   auto* vae_cmd = add_vae_command(app, v, vl, out);
+  std::string check_dir;
+  int check_n = 200;
+  auto* check_cmd = app.add_subcommand("vae-check", "Score a trained VAE's round trip with the checker");
+  check_cmd->add_option("vae", check_dir, "vae/ folder")->required();
+  check_cmd->add_option("-n", check_n, "Held-out scenes");
+  std::string cast_dir;
+  auto* cast_cmd = app.add_subcommand("cast-f16", "Store a model folder's F32 weights as F16");
+  cast_cmd->add_option("dir", cast_dir, "Model folder")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -122,6 +166,8 @@ int main(int argc, char** argv) {
   try {
     if (unet_cmd->parsed()) train_unet(u, ul, out);
     if (vae_cmd->parsed()) train_vae(v, vl, out);
+    if (check_cmd->parsed()) check_vae(check_dir, check_n, v.size);
+    if (cast_cmd->parsed()) cast_to_f16(cast_dir);
     return 0;
   } catch (const pangu_draw::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

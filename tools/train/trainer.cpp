@@ -148,7 +148,9 @@ void Trainer::save(const std::string& out_dir) const {
   fs::create_directories(out / "unet");
   std::ofstream(out / "unet" / "config.json") << unet_json_.dump(2) << "\n";
   io::NamedTensors tensors;
-  for (const auto& p : unet_->named_parameters()) tensors.emplace_back(p.key(), p.value().detach());
+  const auto dtype = config_.save_f16 ? torch::kHalf : torch::kFloat;
+  for (const auto& p : unet_->named_parameters())
+    tensors.emplace_back(p.key(), p.value().detach().to(dtype));
   for (const auto& b : unet_->named_buffers()) tensors.emplace_back(b.key(), b.value().detach());
   io::save_safetensors((out / "unet" / "diffusion_pytorch_model.safetensors").string(), tensors,
                        {{"format", "pt"}, {"steps", std::to_string(steps_)}});

@@ -27,6 +27,7 @@ struct TrainConfig {
   // Time-decoupled training: timesteps are drawn from [t_min, t_max) (-1: the whole schedule).
   // A structure generator trains on t >= T_s, a texture generator on t < T_s.
   int t_min = 0, t_max = -1;
+  bool save_f16 = false;          // write the UNet weights as F16 (half the size, for shipping)
   uint64_t seed = 0;
 };
 

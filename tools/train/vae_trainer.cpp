@@ -7,7 +7,10 @@
 #include <fstream>
 
 #include "io/json_config.h"
+#include "io/model_layout.h"
 #include "io/safetensors.h"
+#include "io/state_dict.h"
+#include "checker.h"
 #include "render.h"
 #include "scene.h"
 
@@ -30,6 +33,10 @@ VaeTrainer::VaeTrainer(const VaeTrainConfig& config) : config_(config) {
   json_ = json.raw();
   torch::manual_seed(config.seed);
   vae_ = vae::AutoencoderKL(vae::VAEConfig::from_json(json));
+  if (!config.init_dir.empty()) {
+    const io::WeightSource weights(io::SafetensorsFile::open(io::find_weights_file(config.init_dir)));
+    io::load_into(*vae_, weights, "vae", torch::kFloat);
+  }
   vae_->train();
   optimizer_ = std::make_unique<torch::optim::AdamW>(vae_->parameters(),
                                                      torch::optim::AdamWOptions(config.lr));
@@ -76,6 +83,26 @@ double VaeTrainer::eval_loss(uint64_t seed, int n) {
   torch::NoGradGuard no_grad;
   const auto x = images(seed, n);
   return torch::mse_loss(decode(encode(x).mean), x).item<double>();
+}
+
+RoundTripScore vae_round_trip_score(const std::string& vae_dir, int n, int size) {
+  torch::NoGradGuard no_grad;
+  auto vae = vae::load_vae(vae_dir);
+  RoundTripScore score;
+  score.accuracy.assign(tinyworld::kCategories, 0.0);
+  for (int i = 0; i < n; ++i) {
+    const auto scene = tinyworld::sample_scene(0x7e57ULL + i, true, 0.0);
+    const Image img = tinyworld::render(scene, size);
+    auto x = torch::from_blob(const_cast<uint8_t*>(img.rgb.data()), {1, img.height, img.width, 3},
+                              torch::kUInt8).permute({0, 3, 1, 2}).to(torch::kFloat).div(127.5).sub(1.0);
+    const auto y = vae->decode(vae->encode(x).mean).clamp(-1, 1);
+    score.mse += torch::mse_loss(y, x).item<double>() / n;
+    const auto u8 = ((y[0] + 1) * 127.5).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+    Image out{img.width, img.height, {u8.data_ptr<uint8_t>(), u8.data_ptr<uint8_t>() + u8.numel()}};
+    const auto ok = tinyworld::matches(tinyworld::check(out), scene);
+    for (int c = 0; c < tinyworld::kCategories; ++c) score.accuracy[c] += ok[c] ? 1.0 / n : 0.0;
+  }
+  return score;
 }
 
 void VaeTrainer::save(const std::string& vae_dir) const {

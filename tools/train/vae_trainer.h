@@ -20,6 +20,7 @@ struct VaeTrainConfig {
   double kl_weight = 1e-6;
   double lowres_fraction = 0.25;
   uint64_t seed = 0;
+  std::string init_dir;  // continue from this vae/ folder's weights ("" = random init)
 };
 
 class VaeTrainer {
@@ -45,6 +46,15 @@ class VaeTrainer {
   torch::Generator gen_;
   int64_t steps_ = 0;
 };
+
+// A trained VAE's round trip scored by the TinyWorld checker: `n` held-out scenes are rendered,
+// encoded (posterior mean), decoded and checked; per category, the share the checker reads
+// right (index as tinyworld::kCategoryNames), and the mean squared error in [-1, 1] units.
+struct RoundTripScore {
+  std::vector<double> accuracy;
+  double mse = 0;
+};
+RoundTripScore vae_round_trip_score(const std::string& vae_dir, int n, int size);
 
 // [B, 3, size, size] in [-1, 1]: TinyWorld training scenes first_seed .. first_seed + n - 1.
 torch::Tensor tinyworld_batch(uint64_t first_seed, int n, int size, double lowres_fraction);

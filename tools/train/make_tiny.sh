@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# make_tiny.sh: trains the embedded model models/tiny from scratch on TinyWorld scenes and
+# assembles it (one command, fixed seeds; ~80 min on 2 cores):
+#   1. the VAE (latent space A, 4x down-sampling, 64x64 images -> 16x16x4 latents);
+#   2. PanGu-Draw's time-decoupled generators, trained side by side on one core each:
+#      structure (timesteps t >= T_s, half of its scenes upscaled low-resolution renders) and
+#      texture (t < T_s, full-resolution scenes only);
+#   3. models/tiny = the structure model + unet_texture/ + "time_decoupled" in model_index.json,
+#      all weights as F16 (~27 MB), styles.json with the captions' style prefixes.
+# The text encoders and tokenizers are the pangu fixture's (random weights, frozen): the UNets
+# learn from their deterministic features. Usage: tools/train/make_tiny.sh [OUT_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${1:-models/tiny}
+BUILD=${BUILD_DIR:-build}
+WORK=${WORK:-out/tiny_work}
+BASE=${PANGU_FIXTURES:-../shared/fixtures}/pangu/model
+SWITCH_T=${SWITCH_T:-500}
+# Step counts of the shipped model (what the time budgets of its training runs reached). The VAE
+# trained in phases "steps:lr:seed", each continuing from the previous one's weights.
+VAE_PHASES=${VAE_PHASES:-"1021:1e-3:0 1731:1e-3:1 958:5e-4:2"}
+STRUCTURE_STEPS=${STRUCTURE_STEPS:-3000} TEXTURE_STEPS=${TEXTURE_STEPS:-3000}
+
+cmake --build "$BUILD" --target pangu-draw-train
+TRAIN="$BUILD/pangu-draw-train"
+mkdir -p "$WORK"
+prev="" i=0
+for phase in $VAE_PHASES; do
+  IFS=: read -r steps lr seed <<< "$phase"
+  i=$((i + 1))
+  "$TRAIN" vae --config tools/train/configs/vae_f4.json ${prev:+--init "$prev"} -o "$WORK/vae$i" \
+    --batch 8 --lr "$lr" --steps "$steps" --seed "$seed" --threads 2 --log-every 50 2>&1 | tee "$WORK/vae$i.log"
+  prev="$WORK/vae$i"
+done
+rm -rf "$WORK/vae" && cp -r "$prev" "$WORK/vae"
+"$TRAIN" vae-check "$WORK/vae" -n 200 | tee "$WORK/vae_check.txt"
+
+unet() {  # name, steps, extra flags
+  local name=$1 steps=$2
+  shift 2
+  "$TRAIN" unet --base "$BASE" --vae "$WORK/vae" --unet-config tools/train/configs/unet_16.json \
+    -o "$WORK/$name" --batch 8 --lr 1e-3 --steps "$steps" --seed 0 --threads 1 --save-f16 \
+    --log-every 50 "$@" > "$WORK/$name.log" 2>&1
+}
+unet structure "$STRUCTURE_STEPS" --t-min "$SWITCH_T" --lowres-fraction 0.5 &
+unet texture "$TEXTURE_STEPS" --t-max "$SWITCH_T" --lowres-fraction 0 &
+wait
+
+rm -rf "$OUT" && mkdir -p "$(dirname "$OUT")"
+cp -r "$WORK/structure" "$OUT"
+cp -r "$WORK/texture/unet" "$OUT/unet_texture"
+python3 - "$OUT" "$SWITCH_T" <<'EOF'
+import json, sys
+out, switch_t = sys.argv[1], int(sys.argv[2])
+index = json.load(open(f"{out}/model_index.json"))
+index["time_decoupled"] = {"texture_unet": "unet_texture", "switch_t": switch_t}
+json.dump(index, open(f"{out}/model_index.json", "w"), indent=1, ensure_ascii=False)
+styles = {"cartoon": "cartoon style, ", "soft": "soft style, ",
+          "cartoon_zh": "卡通风格，", "soft_zh": "柔和风格，"}
+json.dump(styles, open(f"{out}/styles.json", "w"), indent=1, ensure_ascii=False)
+EOF
+"$TRAIN" cast-f16 "$OUT"  # text encoders and VAE as F16 too (UNets are saved so)
+du -sh "$OUT"
+echo "model: $OUT (score it: $BUILD/pangu-draw-bench-quality -m $OUT -n 100)"
