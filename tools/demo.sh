@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's main job: installs dependencies, builds the CLI, and generates pictures for an
-# English and a Chinese prompt with the model shipped in models/ (or MODEL=path for your own).
+# English and a Chinese prompt with the model shipped in models/tiny (or MODEL=path for your own).
+# models/tiny declares its structure -> texture plan, so both run the time-decoupled path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
@@ -19,8 +20,10 @@ fi
 OUT=${OUT:-out}
 mkdir -p "$OUT"
 CLI="$BUILD_DIR/pangu-draw"
-"$CLI" generate --model "$MODEL" --prompt "two red circles on the left" \
+PROMPT_EN=${PROMPT_EN:-"cartoon style, two large red striped circles on the left, white background"}
+PROMPT_ZH=${PROMPT_ZH:-"柔和风格，右边有一个大的蓝色圆点正方形，浅蓝色背景"}
+"$CLI" generate --model "$MODEL" --prompt "$PROMPT_EN" \
   --seed 42 --steps 20 --output "$OUT/demo_en.png" --overwrite
-"$CLI" generate --model "$MODEL" --prompt "左边有两个红色的圆形" \
+"$CLI" generate --model "$MODEL" --prompt "$PROMPT_ZH" \
   --seed 42 --steps 20 --output "$OUT/demo_zh.png" --overwrite
 echo "pictures: $OUT/demo_en.png $OUT/demo_zh.png"

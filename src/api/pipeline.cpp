@@ -1,6 +1,7 @@
 // pipeline.cpp: the public Pipeline — public types <-> internal run, one place that turns
 // LibTorch exceptions into pangu_draw::Error{Runtime, "<stage>: ..."}.
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -22,6 +23,16 @@
 
 namespace pangu_draw {
 
+namespace {
+
+// Two spellings of one path (relative, with "./" or a trailing slash) name the same folder.
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return a == b || std::filesystem::equivalent(a, b, ec);
+}
+
+}  // namespace
+
 struct Pipeline::Impl {
   std::shared_ptr<const pipeline::ModelBundle> model;
   LoadOptions options;
@@ -30,7 +41,7 @@ struct Pipeline::Impl {
   mutable std::map<std::string, std::shared_ptr<const pipeline::ModelBundle>> cache;
 
   std::shared_ptr<const pipeline::ModelBundle> expert_model(const std::string& path) const {
-    if (model->texture && path == model->texture->path) return model->texture;
+    if (model->texture && same_file(path, model->texture->path)) return model->texture;
     std::lock_guard<std::mutex> lock(cache_mutex);
     auto& slot = cache[path];
     if (!slot) {

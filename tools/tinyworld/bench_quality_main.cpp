@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "bench.h"
+#include "cli_experts.h"
 #include "pangu_draw/pangu_draw.h"
 
 namespace tw = pangu_draw::tinyworld;
@@ -17,8 +18,9 @@ struct Args {
   int steps = 20, threads = 0;
   float cfg = 7.5f;
   int64_t seed = 0;
-  bool json = false;
+  bool json = false, naive_latent_resize = false;
   tw::BenchOptions bench;
+  pangu_draw::cli::ExpertArgs experts;  // the run's plan, as pangu-draw generate takes it
 };
 
 std::vector<std::string> split_langs(const std::string& s) {
@@ -48,6 +50,8 @@ int run(const Args& a) {
     req.cfg_scale = a.cfg;
     req.sampler = a.sampler;
     req.seed = a.seed + index;
+    req.naive_latent_resize = a.naive_latent_resize;
+    pangu_draw::cli::apply_expert_flags(a.experts, req);
     return pipe.generate(req).images.at(0);
   };
   auto save = [&](const pangu_draw::Image& img, const tw::Scene&, const std::string& lang,
@@ -86,6 +90,9 @@ int main(int argc, char** argv) {
   app.add_option("--json-out", a.json_out, "Also write the JSON report to this file");
   app.add_flag("--json", a.json, "Print the report as JSON");
   app.add_flag("!--no-style-prefix", a.bench.style_prefix, "Prompts without the style word");
+  app.add_flag("--naive-latent-resize", a.naive_latent_resize,
+               "Hand latents between sizes by resizing z_t (comparison only)");
+  pangu_draw::cli::add_expert_flags(app, a.experts);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -19,7 +19,7 @@ SWITCH_T=${SWITCH_T:-500}
 # Step counts of the shipped model (what the time budgets of its training runs reached). The VAE
 # trained in phases "steps:lr:seed", each continuing from the previous one's weights.
 VAE_PHASES=${VAE_PHASES:-"1021:1e-3:0 1731:1e-3:1 958:5e-4:2"}
-STRUCTURE_STEPS=${STRUCTURE_STEPS:-3000} TEXTURE_STEPS=${TEXTURE_STEPS:-3000}
+STRUCTURE_STEPS=${STRUCTURE_STEPS:-3625} TEXTURE_STEPS=${TEXTURE_STEPS:-3540}
 
 cmake --build "$BUILD" --target pangu-draw-train
 TRAIN="$BUILD/pangu-draw-train"
@@ -46,6 +46,7 @@ unet structure "$STRUCTURE_STEPS" --t-min "$SWITCH_T" --lowres-fraction 0.5 &
 unet texture "$TEXTURE_STEPS" --t-max "$SWITCH_T" --lowres-fraction 0 &
 wait
 
+[ -f "$OUT/README.md" ] && cp "$OUT/README.md" "$WORK/model_card.md"  # the card is kept
 rm -rf "$OUT" && mkdir -p "$(dirname "$OUT")"
 cp -r "$WORK/structure" "$OUT"
 cp -r "$WORK/texture/unet" "$OUT/unet_texture"
@@ -59,6 +60,9 @@ styles = {"cartoon": "cartoon style, ", "soft": "soft style, ",
           "cartoon_zh": "卡通风格，", "soft_zh": "柔和风格，"}
 json.dump(styles, open(f"{out}/styles.json", "w"), indent=1, ensure_ascii=False)
 EOF
+[ -f "$WORK/model_card.md" ] && cp "$WORK/model_card.md" "$OUT/README.md"
+python3 tools/train/loss_plot.py "$OUT/loss.svg" structure="$WORK/structure.log" texture="$WORK/texture.log" \
+  $(for ((j = 1; j <= i; j++)); do echo "vae-$j=$WORK/vae$j.log"; done)
 "$TRAIN" cast-f16 "$OUT"  # text encoders and VAE as F16 too (UNets are saved so)
 du -sh "$OUT"
 echo "model: $OUT (score it: $BUILD/pangu-draw-bench-quality -m $OUT -n 100)"
