@@ -11,20 +11,16 @@ namespace pangu_draw::schedulers {
 
 namespace {
 
-class DDIM final : public SteppedSampler {
+class DDIM final : public VpSampler {
  public:
   DDIM(const NoiseScheduleConfig& config, const SamplerOptions& options)
-      : SteppedSampler(config, options) {
+      : VpSampler(config, options) {
     PD_CHECK(!(options.karras || config.use_karras_sigmas), Usage,
              "the karras schedule is not available for the ddim sampler (it has no sigma "
              "schedule); use --schedule default or a sigma sampler (euler, heun, dpmpp_2m)");
     PD_CHECK(options.eta >= 0, Usage, "ddim eta must be >= 0, got " << options.eta);
     timesteps_ = spaced_timesteps(config, options.steps, /*round_linspace=*/true);
-    const auto& ac = schedule_.alphas_cumprod();
-    final_alpha_bar_ = config.set_alpha_to_one ? 1.0f : ac.front();
   }
-  const std::vector<double>& timesteps() const override { return timesteps_; }
-  double init_noise_sigma() const override { return 1.0; }
   StepInfo step_info(int i) const override {
     StepInfo info;
     info.index = i;
@@ -35,9 +31,6 @@ class DDIM final : public SteppedSampler {
     info.sigma = NoiseSchedule::sigma_from_alpha_bar(info.alpha_bar);
     return info;
   }
-  torch::Tensor to_vp(const torch::Tensor& state, int) const override { return state; }
-  torch::Tensor from_vp(const torch::Tensor& x_vp, int) const override { return x_vp; }
-
  protected:
   torch::Tensor step(const torch::Tensor& x, const Denoiser& denoiser, int i) override {
     const int64_t t = timestep_at(i), prev_t = prev_timestep(i);
@@ -56,17 +49,10 @@ class DDIM final : public SteppedSampler {
   }
 
  private:
-  int64_t timestep_at(int i) const { return static_cast<int64_t>(timesteps_[static_cast<size_t>(i)]); }
   // diffusers: t - num_train_timesteps // num_inference_steps, whatever the spacing.
   int64_t prev_timestep(int i) const {
     return timestep_at(i) - schedule_.num_train_timesteps() / num_steps();
   }
-  float alpha_bar_at(int64_t t) const {
-    return t >= 0 ? schedule_.alphas_cumprod()[static_cast<size_t>(t)] : final_alpha_bar_;
-  }
-
-  std::vector<double> timesteps_;
-  float final_alpha_bar_ = 1.0f;
 };
 
 }  // namespace

@@ -23,10 +23,10 @@ AlphaSigma alpha_sigma(float s) {
   return {alpha, sigma, std::log(alpha) - std::log(sigma)};
 }
 
-class DPMSolverPP2M final : public SteppedSampler {
+class DPMSolverPP2M final : public VpSampler {
  public:
   DPMSolverPP2M(const NoiseScheduleConfig& config, const SamplerOptions& options)
-      : SteppedSampler(config, options) {
+      : VpSampler(config, options) {
     const int n = options.steps;
     if (options.karras || config.use_karras_sigmas) {
       // Karras sigmas over the whole training range, timesteps rounded from log-sigma.
@@ -44,8 +44,6 @@ class DPMSolverPP2M final : public SteppedSampler {
       sigmas_.push_back(schedule_.sigmas().front());
     }
   }
-  const std::vector<double>& timesteps() const override { return timesteps_; }
-  double init_noise_sigma() const override { return 1.0; }
   StepInfo step_info(int i) const override {
     StepInfo info;
     info.index = i;
@@ -55,9 +53,6 @@ class DPMSolverPP2M final : public SteppedSampler {
     info.alpha_bar = NoiseSchedule::alpha_bar_from_sigma(info.sigma);
     return info;
   }
-  torch::Tensor to_vp(const torch::Tensor& state, int) const override { return state; }
-  torch::Tensor from_vp(const torch::Tensor& x_vp, int) const override { return x_vp; }
-
  protected:
   torch::Tensor step(const torch::Tensor& x, const Denoiser& denoiser, int i) override {
     const int n = num_steps();
@@ -93,7 +88,6 @@ class DPMSolverPP2M final : public SteppedSampler {
     return out;
   }
 
-  std::vector<double> timesteps_;
   std::vector<float> sigmas_;  // num_steps + 1
   torch::Tensor prev_x0_;      // the data prediction of the previous step (multistep history)
   int prev_index_ = -2;

@@ -11,10 +11,10 @@ namespace pangu_draw::schedulers {
 
 namespace {
 
-class LCM final : public SteppedSampler {
+class LCM final : public VpSampler {
  public:
   LCM(const NoiseScheduleConfig& config, const SamplerOptions& options)
-      : SteppedSampler(config, options) {
+      : VpSampler(config, options) {
     PD_CHECK(!(options.karras || config.use_karras_sigmas), Usage,
              "the karras schedule is not available for the lcm sampler; use --schedule default");
     const int n = options.steps;
@@ -29,10 +29,7 @@ class LCM final : public SteppedSampler {
       const auto idx = static_cast<int64_t>(std::floor(i * stride));
       timesteps_.push_back(static_cast<double>((original - idx) * k - 1));
     }
-    final_alpha_bar_ = config.set_alpha_to_one ? 1.0f : schedule_.alphas_cumprod().front();
   }
-  const std::vector<double>& timesteps() const override { return timesteps_; }
-  double init_noise_sigma() const override { return 1.0; }
   StepInfo step_info(int i) const override {
     StepInfo info;
     info.index = i;
@@ -43,9 +40,6 @@ class LCM final : public SteppedSampler {
     info.sigma = NoiseSchedule::sigma_from_alpha_bar(info.alpha_bar);
     return info;
   }
-  torch::Tensor to_vp(const torch::Tensor& state, int) const override { return state; }
-  torch::Tensor from_vp(const torch::Tensor& x_vp, int) const override { return x_vp; }
-
  protected:
   torch::Tensor step(const torch::Tensor& x, const Denoiser& denoiser, int i) override {
     const int64_t t = timestep_at(i);
@@ -62,14 +56,6 @@ class LCM final : public SteppedSampler {
     return std::sqrt(ab_prev) * denoised + std::sqrt(1.0f - ab_prev) * noise_like(x);
   }
 
- private:
-  int64_t timestep_at(int i) const { return static_cast<int64_t>(timesteps_[static_cast<size_t>(i)]); }
-  float alpha_bar_at(int64_t t) const {
-    return t >= 0 ? schedule_.alphas_cumprod()[static_cast<size_t>(t)] : final_alpha_bar_;
-  }
-
-  std::vector<double> timesteps_;
-  float final_alpha_bar_ = 1.0f;
 };
 
 }  // namespace

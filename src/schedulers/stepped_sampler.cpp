@@ -17,6 +17,10 @@ SteppedSampler::SteppedSampler(const NoiseScheduleConfig& config, const SamplerO
            "steps must be > 0, got " << options.steps << "; pass --steps 1 or more");
 }
 
+VpSampler::VpSampler(const NoiseScheduleConfig& config, const SamplerOptions& options)
+    : SteppedSampler(config, options),
+      final_alpha_bar_(config.set_alpha_to_one ? 1.0f : schedule_.alphas_cumprod().front()) {}
+
 torch::Tensor SteppedSampler::sample(torch::Tensor x, const Denoiser& denoiser, int first,
                                      int last) {
   const int n = num_steps();

@@ -34,4 +34,28 @@ class SteppedSampler : public Sampler {
   std::optional<at::Generator> generator_;
 };
 
+// The samplers whose state is the VP latent itself (ddim, dpmpp_2m, lcm): unit initial noise,
+// identity VP conversions, and alpha_bar lookups that end at the schedule's final alpha_bar.
+class VpSampler : public SteppedSampler {
+ public:
+  VpSampler(const NoiseScheduleConfig& config, const SamplerOptions& options);
+  const std::vector<double>& timesteps() const override { return timesteps_; }
+  double init_noise_sigma() const override { return 1.0; }
+  torch::Tensor to_vp(const torch::Tensor& state, int) const override { return state; }
+  torch::Tensor from_vp(const torch::Tensor& x_vp, int) const override { return x_vp; }
+
+ protected:
+  int64_t timestep_at(int i) const { return static_cast<int64_t>(timesteps_[static_cast<size_t>(i)]); }
+  // alphas_cumprod[t]; for t < 0 the alpha_bar after the last step (1 with set_alpha_to_one,
+  // else alphas_cumprod[0], as diffusers' final_alpha_cumprod).
+  float alpha_bar_at(int64_t t) const {
+    return t >= 0 ? schedule_.alphas_cumprod()[static_cast<size_t>(t)] : final_alpha_bar_;
+  }
+
+  std::vector<double> timesteps_;  // filled by the derived sampler's constructor
+
+ private:
+  float final_alpha_bar_ = 1.0f;
+};
+
 }  // namespace pangu_draw::schedulers
