@@ -42,16 +42,18 @@ int run(const Args& a) {
   tw::BenchOptions opts = a.bench;
   opts.langs = split_langs(a.langs);
   if (!a.save_dir.empty()) std::filesystem::create_directories(a.save_dir);
+  // Every prompt runs the same plan: the flags are parsed once, before the first image.
+  pangu_draw::Request base;
+  base.width = base.height = opts.size;
+  base.steps = a.steps;
+  base.cfg_scale = a.cfg;
+  base.sampler = a.sampler;
+  base.naive_latent_resize = a.naive_latent_resize;
+  pangu_draw::cli::apply_expert_flags(a.experts, base);
   auto generate = [&](const std::string& prompt, int index) {
-    pangu_draw::Request req;
+    pangu_draw::Request req = base;
     req.prompt = prompt;
-    req.width = req.height = opts.size;
-    req.steps = a.steps;
-    req.cfg_scale = a.cfg;
-    req.sampler = a.sampler;
     req.seed = a.seed + index;
-    req.naive_latent_resize = a.naive_latent_resize;
-    pangu_draw::cli::apply_expert_flags(a.experts, req);
     return pipe.generate(req).images.at(0);
   };
   auto save = [&](const pangu_draw::Image& img, const tw::Scene&, const std::string& lang,
