@@ -135,6 +135,7 @@ Request item_request(const nlohmann::json& spec, const Request& defaults) {
     else if (key == "controlnet") r.controlnet_path = get_as<std::string>(v, key);
     else if (key == "control_image") r.control_image_path = get_as<std::string>(v, key);
     else if (key == "control_scale") r.control_scale = get_as<float>(v, key);
+    else if (key == "vae_tile") r.vae_tile = get_as<int>(v, key);
     else if (key == "init_noise") r.init_noise_path = get_as<std::string>(v, key);
     else if (key == "enhance_cmd") r.enhance_cmd = get_as<std::string>(v, key);
     else if (key == "style") styles = v.is_array() ? get_as<std::vector<std::string>>(v, key)

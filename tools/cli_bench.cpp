@@ -26,6 +26,9 @@ BenchArgs& add_bench(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--vae-dtype", o.vae_dtype, "VAE dtype when it differs from --dtype (fp32)");
   cmd->add_flag("--channels-last", o.channels_last, "Channels-last tensors for convolutions");
+  cmd->add_option("--vae-tile", o.vae_tile,
+                  "VAE decode tiles in latent cells (-1 = auto as in generate, 0 = untiled)")
+      ->capture_default_str();
   cmd->add_flag("!--no-peak", o.peak, "Skip the GEMM / conv peak micro-benchmarks");
   cmd->add_flag("--peak-only", [&o](int64_t) { o.components = false; },
                 "Only the GEMM / conv peak micro-benchmarks");

@@ -42,6 +42,9 @@ void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required)
   cmd->add_option("--controlnet", r.controlnet_path, "ControlNet folder")->group("Control");
   cmd->add_option("--control-image", r.control_image_path, "Control image (same size as the output)")->group("Control");
   cmd->add_option("--control-scale", r.control_scale, "ControlNet conditioning scale")->capture_default_str()->group("Control");
+  cmd->add_option("--vae-tile", r.vae_tile,
+                  "Decode in overlapping tiles of N latent cells (-1 = auto: above 64x64 latents, "
+                  "i.e. images over 512x512; 0 = never)")->capture_default_str()->group("Output");
   cmd->add_option("--save-latent", r.save_latent_path, "Also write the final latent (safetensors)")->group("Output");
   cmd->add_option("--enhance-cmd", r.enhance_cmd,
                   "Prompt enhancer: a shell command reading the prompt on stdin, printing a new one")

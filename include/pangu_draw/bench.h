@@ -26,6 +26,7 @@ struct BenchOptions {
   std::string dtype = "fp32";   ///< fp32 or bf16 (weights and compute)
   std::string vae_dtype;        ///< "" = dtype; "fp32" decodes in float32 under bf16
   bool channels_last = false;   ///< run convolutions on channels-last tensors
+  int vae_tile = -1;            ///< VAE decode tiling as Request::vae_tile (-1 auto, 0 off)
   bool peak = true;             ///< also measure the machine's peak (GEMM and 3x3 conv)
   bool components = true;       ///< time the model (false: only the peak micro-benchmarks)
   bool warmup = true;           ///< false: the FLOP-counting run is also the first timed run

@@ -97,6 +97,10 @@ struct Request {
   bool time_decoupled = true;
   float switch_t = -1.0f;       ///< overrides the plan's hand-over timestep (-1: the model's)
   bool naive_latent_resize = false;  ///< hand latents between sizes by resizing z_t (comparison only)
+  /// VAE decoding in overlapping tiles of this many latent cells (bounded memory for large
+  /// images; close to, not equal to, an untiled decode). -1: auto (tiles of 64 once the latent
+  /// is larger than 64 x 64, i.e. above 512^2 for 8x VAEs); 0: never tile.
+  int vae_tile = -1;
   std::string enhance_cmd;      ///< external prompt enhancer: prompt on stdin, new prompt on stdout
   int enhance_timeout_ms = 30000;
 };

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/runtime.h"
+#include "vae/tiled_decode.h"
 
 namespace pangu_draw {
 
@@ -170,11 +171,14 @@ BenchReport run_benchmark(const BenchOptions& o) {
     r.components.push_back(time_component("unet_step_cfg", shape, step, o.steps, o.warmup));
     auto z = torch::randn({o.batch, m.vae->config().latent_channels, h, w}).to(vae_dtype);
     if (o.channels_last) z = z.contiguous(torch::MemoryFormat::ChannelsLast);
-    auto decode = [vae = m.vae, z]() mutable {
+    auto decode = [vae = m.vae, z, tile = o.vae_tile]() mutable {
       torch::InferenceMode guard;
-      vae->decode(z);
+      vae::decode_tiled(vae, z, tile);
     };
-    r.components.push_back(time_component("vae_decode", shape_text(z), decode, o.steps, o.warmup));
+    bool tiled = false;
+    const auto tiles = vae::resolve_tiling(o.vae_tile, h, w, tiled);
+    const std::string how = tiled ? " in tiles of " + std::to_string(tiles.tile) : "";
+    r.components.push_back(time_component("vae_decode", shape_text(z) + how, decode, o.steps, o.warmup));
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& e) {

@@ -164,6 +164,7 @@ PreparedRun prepare(const Request& r, const Pipeline::Impl& impl) {
   run.coop.options.karras = r.schedule == "karras";
   run.coop.options.eta = r.eta;
   run.coop.naive_latent_resize = r.naive_latent_resize;
+  run.coop.vae_tile = r.vae_tile;
   if (!r.init_noise_path.empty()) {
     run.coop.init_noise = api::read_init_noise(r.init_noise_path, run.experts.front().latent_shape);
   }

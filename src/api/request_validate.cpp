@@ -62,6 +62,8 @@ void validate_request(const Request& r, int native_width, int native_height) {
   check_finite(r.switch_t, "--switch-t");
   PD_CHECK(r.switch_t < 0 || r.switch_t <= 1000, Usage,
            "--switch-t must be in [0, 1000], got " << r.switch_t);
+  PD_CHECK(r.vae_tile == -1 || r.vae_tile == 0 || r.vae_tile >= 8, Usage,
+           "--vae-tile must be -1 (auto), 0 (off) or at least 8 latent cells, got " << r.vae_tile);
   PD_CHECK(r.seed >= -1, Usage, "--seed must be >= 0 (or -1 for a random seed), got " << r.seed);
 }
 

@@ -106,6 +106,7 @@ pipeline::TextToImage build_run(const Request& r, const std::string& prompt,
   run.eta = r.eta;
   run.dynamic_threshold = r.dynamic_threshold;
   run.dynamic_threshold_max = r.dynamic_threshold_max;
+  run.vae_tile = r.vae_tile;
   run.guidance.cfg = r.cfg_scale;
   resolve_styles(r, prompt, *model, run.style_prompts, run.guidance.styles);
   run.controls = controls_for(r.controlnet_path, r.control_image_path, r.control_scale, *model,

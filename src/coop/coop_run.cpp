@@ -85,7 +85,7 @@ pipeline::Generated run_experts(const std::vector<Expert>& experts, const CoopSe
   pipeline::Generated out;
   out.latent = x;
   core::expect_finite(out.latent, "final latent");
-  out.image = pipeline::decode_latent(*final_host.model, out.latent);
+  out.image = pipeline::decode_latent(*final_host.model, out.latent, settings.vae_tile);
   return out;
 }
 

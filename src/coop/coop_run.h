@@ -28,6 +28,7 @@ struct CoopSettings {
   int64_t seed = 0;
   torch::Tensor init_noise;            // optional, at the first stage's latent size
   bool naive_latent_resize = false;    // hand over by resizing z_t (comparison only)
+  int64_t vae_tile = -1;               // final decode: vae::decode_tiled setting
 };
 
 // The hand-over between stages at step i: the outgoing stage's clean estimate x̂0 at step i,

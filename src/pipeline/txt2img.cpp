@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/tensor_check.h"
+#include "vae/tiled_decode.h"
 
 namespace pangu_draw::pipeline {
 
@@ -13,10 +14,12 @@ torch::Tensor seeded_noise(const std::vector<int64_t>& shape, int64_t seed) {
   return torch::randn(shape, gen, torch::TensorOptions().dtype(torch::kFloat));
 }
 
-torch::Tensor decode_latent(const ModelBundle& model, const torch::Tensor& latent) {
+torch::Tensor decode_latent(const ModelBundle& model, const torch::Tensor& latent,
+                            int64_t vae_tile) {
   torch::InferenceMode guard;
   vae::AutoencoderKL vae = model.vae;
-  auto image = vae->decode(vae->from_latent(latent).to(model.dtype)).to(torch::kFloat);
+  auto z = vae->from_latent(latent).to(model.dtype);
+  auto image = vae::decode_tiled(vae, z, vae_tile).to(torch::kFloat);
   core::expect_finite(image, "decoded image");
   return image;
 }
@@ -42,7 +45,7 @@ Generated run_txt2img(std::shared_ptr<const ModelBundle> model, const TextToImag
   Generated out;
   out.latent = sampler->sample(noise * sampler->init_noise_sigma(), denoiser);
   core::expect_finite(out.latent, "final latent");
-  out.image = decode_latent(*model, out.latent);
+  out.image = decode_latent(*model, out.latent, r.vae_tile);
   return out;
 }
 

@@ -26,6 +26,7 @@ struct TextToImage {
   double dynamic_threshold = 0.0;      // percentile for Imagen's dynamic thresholding; 0 = off
   double dynamic_threshold_max = 1.0;
   std::function<void(int step, int steps)> on_step;
+  int64_t vae_tile = -1;               // vae::decode_tiled setting: -1 auto, 0 off, N cells
 };
 
 struct Generated {
@@ -36,8 +37,10 @@ struct Generated {
 // The standard-normal initial noise for a seed (CPU generator, reproducible across runs).
 torch::Tensor seeded_noise(const std::vector<int64_t>& shape, int64_t seed);
 
-// Decodes a diffusion-space latent; Error{Runtime} when the result is not finite.
-torch::Tensor decode_latent(const ModelBundle& model, const torch::Tensor& latent);
+// Decodes a diffusion-space latent (tiled per `vae_tile`, see vae::decode_tiled);
+// Error{Runtime} when the result is not finite.
+torch::Tensor decode_latent(const ModelBundle& model, const torch::Tensor& latent,
+                            int64_t vae_tile = -1);
 
 Generated run_txt2img(std::shared_ptr<const ModelBundle> model, const TextToImage& request);
 
