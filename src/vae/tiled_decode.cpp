@@ -9,15 +9,21 @@ namespace pangu_draw::vae {
 
 namespace {
 
-// Tile starts along one axis of `size` cells: the fewest tiles that overlap by at least
-// `overlap` cells, spread evenly (neighbours then overlap by equal amounts, give or take one).
-std::vector<int64_t> tile_starts(int64_t size, int64_t tile, int64_t overlap) {
-  if (size <= tile) return {0};
-  const int64_t stride = tile - overlap;
-  const int64_t n = (size - overlap + stride - 1) / stride;  // ceil((size - overlap) / stride)
-  std::vector<int64_t> starts(static_cast<size_t>(n));
-  for (int64_t k = 0; k < n; ++k) starts[static_cast<size_t>(k)] = k * (size - tile) / (n - 1);
-  return starts;
+// Tiles along one axis of `size` cells: the fewest tiles of at most `max_tile` cells that
+// overlap by at least `overlap`, all of one length, spread evenly.
+struct AxisTiles {
+  int64_t tile = 0;
+  std::vector<int64_t> starts;
+};
+
+AxisTiles axis_tiles(int64_t size, int64_t max_tile, int64_t overlap) {
+  if (size <= max_tile) return {size, {0}};
+  const int64_t stride = max_tile - overlap;
+  const int64_t n = (size - overlap + stride - 1) / stride;      // ceil((size - overlap) / stride)
+  AxisTiles a;
+  a.tile = (size + (n - 1) * overlap + n - 1) / n;               // <= max_tile
+  for (int64_t k = 0; k < n; ++k) a.starts.push_back(k * (size - a.tile) / (n - 1));
+  return a;
 }
 
 // Blend weights along one axis of a piece of `n` pixels: (i + 0.5) / before over the first
@@ -34,11 +40,11 @@ torch::Tensor axis_weights(int64_t n, int64_t before, int64_t after) {
 }
 
 // Pixels shared by tile k and its previous / next neighbour along one axis.
-int64_t shared_before(const std::vector<int64_t>& s, size_t k, int64_t tile, int64_t f) {
-  return k == 0 ? 0 : (s[k - 1] + tile - s[k]) * f;
+int64_t shared_before(const AxisTiles& a, size_t k, int64_t f) {
+  return k == 0 ? 0 : (a.starts[k - 1] + a.tile - a.starts[k]) * f;
 }
-int64_t shared_after(const std::vector<int64_t>& s, size_t k, int64_t tile, int64_t f) {
-  return k + 1 == s.size() ? 0 : (s[k] + tile - s[k + 1]) * f;
+int64_t shared_after(const AxisTiles& a, size_t k, int64_t f) {
+  return k + 1 == a.starts.size() ? 0 : (a.starts[k] + a.tile - a.starts[k + 1]) * f;
 }
 
 }  // namespace
@@ -60,23 +66,24 @@ torch::Tensor tiled_apply(const torch::Tensor& z, int64_t f, const TileOptions& 
                << "the overlap (" << options.overlap << "); use a larger tile");
   PD_CHECK(z.dim() == 4, Input, "VAE tiling: the latent must be [B, C, h, w]");
   const int64_t h = z.size(2), w = z.size(3);
-  const auto rows = tile_starts(h, options.tile, options.overlap);
-  const auto cols = tile_starts(w, options.tile, options.overlap);
-  const int64_t th = std::min(options.tile, h), tw = std::min(options.tile, w);
+  const auto rows = axis_tiles(h, options.tile, options.overlap);
+  const auto cols = axis_tiles(w, options.tile, options.overlap);
+  const int64_t th = rows.tile, tw = cols.tile;
   torch::Tensor out, weight_sum;
   auto dtype = z.scalar_type();
-  for (size_t i = 0; i < rows.size(); ++i) {
-    for (size_t j = 0; j < cols.size(); ++j) {
-      auto piece = decode(z.slice(2, rows[i], rows[i] + th).slice(3, cols[j], cols[j] + tw));
+  for (size_t i = 0; i < rows.starts.size(); ++i) {
+    for (size_t j = 0; j < cols.starts.size(); ++j) {
+      const int64_t y0 = rows.starts[i], x0 = cols.starts[j];
+      auto piece = decode(z.slice(2, y0, y0 + th).slice(3, x0, x0 + tw));
       if (!out.defined()) {
         dtype = piece.scalar_type();
         out = torch::zeros({piece.size(0), piece.size(1), h * f, w * f}, torch::kFloat);
         weight_sum = torch::zeros({1, 1, h * f, w * f}, torch::kFloat);
       }
-      auto wy = axis_weights(th * f, shared_before(rows, i, th, f), shared_after(rows, i, th, f));
-      auto wx = axis_weights(tw * f, shared_before(cols, j, tw, f), shared_after(cols, j, tw, f));
+      auto wy = axis_weights(th * f, shared_before(rows, i, f), shared_after(rows, i, f));
+      auto wx = axis_weights(tw * f, shared_before(cols, j, f), shared_after(cols, j, f));
       auto wt = (wy.unsqueeze(1) * wx.unsqueeze(0)).view({1, 1, th * f, tw * f});
-      const int64_t y = rows[i] * f, x = cols[j] * f;
+      const int64_t y = y0 * f, x = x0 * f;
       out.slice(2, y, y + th * f).slice(3, x, x + tw * f).add_(piece.to(torch::kFloat) * wt);
       weight_sum.slice(2, y, y + th * f).slice(3, x, x + tw * f).add_(wt);
     }

@@ -15,7 +15,7 @@
 namespace pangu_draw::vae {
 
 struct TileOptions {
-  int64_t tile = 64;     // tile edge in latent cells (64 = 512 px for an 8x VAE)
+  int64_t tile = 64;     // largest tile edge in latent cells (64 = 512 px for an 8x VAE)
   int64_t overlap = 16;  // cells shared by neighbouring tiles, blended linearly (< tile / 2)
 };
 
@@ -23,8 +23,9 @@ struct TileOptions {
 // tiles of 64 cells once the latent is larger than 64 x 64 (images above 512^2 for 8x VAEs).
 TileOptions resolve_tiling(int64_t setting, int64_t latent_h, int64_t latent_w, bool& tiled);
 
-// Applies `decode` ([B, C, th, tw] -> [B, C', th * f, tw * f]) to overlapping tiles of `z` and
-// blends the pieces with weights that ramp linearly across each overlap (weight 1 elsewhere,
+// Applies `decode` ([B, C, th, tw] -> [B, C', th * f, tw * f]) to overlapping tiles of `z` (per
+// axis the fewest tiles of at most options.tile cells overlapping by at least options.overlap,
+// of equal length and evenly spread: a 128-cell latent takes 3 x 3 tiles of 54) and blends the pieces with weights that ramp linearly across each overlap (weight 1 elsewhere,
 // including the image border). For a decode that acts locally (per cell) the result equals
 // decode(z); Error{Input} for tile <= 2 * overlap or overlap < 0.
 torch::Tensor tiled_apply(const torch::Tensor& z, int64_t f, const TileOptions& options,
