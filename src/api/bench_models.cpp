@@ -81,6 +81,7 @@ BenchModels build_random_models(const pipeline::BuiltinArch& arch, torch::Scalar
   m.params_millions += count_params_millions(*m.unet) + count_params_millions(*m.vae);
   m.unet->eval();
   m.vae->eval();
+  if (!m.vae->channels_last()) m.vae->use_channels_last();  // as load_vae does
   const int64_t vocab = encoders.front()->config().vocab_size;
   auto ids = torch::randint(0, vocab - 1, {1, 77}, torch::kLong);
   text_conditioning(encoders, arch, ids, m);

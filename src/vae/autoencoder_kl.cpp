@@ -29,6 +29,14 @@ AutoencoderKLImpl::AutoencoderKLImpl(const VAEConfig& config) : config_(config) 
   }
 }
 
+void AutoencoderKLImpl::use_channels_last() {
+  torch::NoGradGuard no_grad;
+  for (auto& p : parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+  channels_last_ = true;
+}
+
 int64_t AutoencoderKLImpl::downscale() const {
   return int64_t{1} << (config_.block_out_channels.size() - 1);
 }
@@ -43,7 +51,9 @@ DiagonalGaussian AutoencoderKLImpl::encode(const torch::Tensor& image) {
            "VAE encode: the image must be [B, " << config_.in_channels << ", H, W] with H and W "
                << "positive multiples of " << f << ", got "
                << (image.defined() ? core::shape_str(image.sizes()) : "undefined"));
-  auto moments = encoder->forward(image);  // [B, 2 * latent, H / f, W / f]
+  auto moments = encoder->forward(
+      channels_last_ ? image.contiguous(torch::MemoryFormat::ChannelsLast) : image);
+  // moments: [B, 2 * latent, H / f, W / f]
   if (quant_conv) moments = quant_conv->forward(moments);
   auto parts = moments.chunk(2, 1);
   return DiagonalGaussian{parts[0], parts[1].clamp(-30.0, 20.0)};
@@ -56,8 +66,9 @@ torch::Tensor AutoencoderKLImpl::decode(const torch::Tensor& z) {
            Input,
            "VAE decode: the latent must be [B, " << config_.latent_channels << ", h, w], got "
                << (z.defined() ? core::shape_str(z.sizes()) : "undefined"));
-  auto h = post_quant_conv ? post_quant_conv->forward(z) : z;
-  auto image = decoder->forward(h);  // [B, out, h * f, w * f]
+  auto h = channels_last_ ? z.contiguous(torch::MemoryFormat::ChannelsLast) : z;
+  if (post_quant_conv) h = post_quant_conv->forward(h);
+  auto image = decoder->forward(h).contiguous();  // [B, out, h * f, w * f]
   core::expect_finite(image, "VAE decode output");
   return image;
 }
@@ -83,6 +94,7 @@ AutoencoderKL load_vae(const io::JsonConfig& config, const io::WeightSource& wei
   AutoencoderKL model(c);
   io::load_into(*model, weights, "vae", dtype);
   model->eval();
+  model->use_channels_last();
   return model;
 }
 

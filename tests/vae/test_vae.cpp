@@ -231,3 +231,24 @@ TEST(VAE, SingleFileCheckpointsGiveTheFolderResult) {
   }
   if (checked == 0) GTEST_SKIP() << "no single-file checkpoint among the fixtures";
 }
+
+// load_vae stores the conv weights channels-last (faster oneDNN kernels); the decode and encode
+// values are those of the plain NCHW module.
+TEST(VAE, ChannelsLastWeightsGiveTheNchwResults) {
+  torch::InferenceMode guard;
+  AutoencoderKL loaded = load_vae(vae_dir(sets_with_vae().front()));
+  ASSERT_TRUE(loaded->channels_last());
+  AutoencoderKL plain(loaded->config());
+  plain->eval();
+  torch::NoGradGuard no_grad;
+  const auto src = loaded->named_parameters();
+  for (auto& p : plain->named_parameters()) p.value().copy_(src[p.key()].contiguous());
+  EXPECT_TRUE(loaded->decoder->conv_in->weight.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(plain->decoder->conv_in->weight.is_contiguous());
+  const auto z = torch::randn({1, 4, 6, 5}, seeded(11));
+  const auto a = loaded->decode(z), b = plain->decode(z);
+  EXPECT_TRUE(a.is_contiguous());
+  EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5)) << (a - b).abs().max();
+  const auto image = torch::rand({1, 3, 8 * loaded->downscale(), 4 * loaded->downscale()}, seeded(12)) * 2 - 1;
+  EXPECT_TRUE(torch::allclose(loaded->encode(image).mean, plain->encode(image).mean, 1e-4, 1e-5));
+}
