@@ -20,11 +20,13 @@ namespace {
 struct Loop {
   int steps = 1000, log_every = 20, save_every = 0, threads = 0;
   double max_minutes = 0;
+  bool keep_checkpoints = false;  // checkpoints go to OUT-stepN instead of overwriting OUT
 };
 
-// Runs `step` until `steps` or the time budget; logs and checkpoints with `save`.
-void run_loop(const Loop& l, const std::function<double()>& step,
-              const std::function<void()>& save) {
+// Runs `step` until `steps` or the time budget; logs and checkpoints with `save(dir)` into
+// `out` (or `out-stepN` with keep_checkpoints; the final save always goes to `out`).
+void run_loop(const Loop& l, const std::string& out, const std::function<double()>& step,
+              const std::function<void(const std::string&)>& save) {
   const auto start = std::chrono::steady_clock::now();
   double ema = 0;
   for (int s = 1; s <= l.steps; ++s) {
@@ -34,19 +36,22 @@ void run_loop(const Loop& l, const std::function<double()>& step,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
     if (s % l.log_every == 0)
       std::fprintf(stderr, "step %d loss %.5f (ema %.5f) %.1f min\n", s, loss, ema, minutes);
-    if (l.save_every > 0 && s % l.save_every == 0) save();
+    if (l.save_every > 0 && s % l.save_every == 0)
+      save(l.keep_checkpoints ? out + "-step" + std::to_string(s) : out);
     if (l.max_minutes > 0 && minutes >= l.max_minutes) {
       std::fprintf(stderr, "time budget reached after %d steps\n", s);
       break;
     }
   }
-  save();
+  save(out);
 }
 
 void add_loop_options(CLI::App* cmd, Loop& l) {
   cmd->add_option("--steps", l.steps, "Optimisation steps");
   cmd->add_option("--max-minutes", l.max_minutes, "Stop after this wall time (0: no limit)");
   cmd->add_option("--save-every", l.save_every, "Checkpoint every N steps (0: only at the end)");
+  cmd->add_flag("--keep-checkpoints", l.keep_checkpoints,
+                "Write each checkpoint to OUT-stepN instead of overwriting OUT");
   cmd->add_option("--log-every", l.log_every, "Log every N steps");
   cmd->add_option("--threads", l.threads, "Threads (0: all cores)");
 }
@@ -70,6 +75,10 @@ CLI::App* add_unet_command(CLI::App& app, pangu_draw::train::TrainConfig& u, Loo
   cmd->add_option("--t-max", u.t_max,
                   "Train timesteps t < this (-1: all; structure generator: 1000)");
   cmd->add_flag("--save-f16", u.save_f16, "Write the UNet weights as F16");
+  cmd->add_option("--init", u.init_dir, "Continue from this unet/ folder's weights");
+  cmd->add_option("--ema", u.ema_decay,
+                  "Keep an exponential moving average of the weights with this decay (e.g. 0.999) "
+                  "and save it instead of the last weights (0: off)");
   add_loop_options(cmd, l);
   return cmd;
 }
@@ -95,7 +104,7 @@ void train_unet(const pangu_draw::train::TrainConfig& u, const Loop& l, const st
   std::fprintf(stderr, "unet parameters %lld, eval loss %.5f\n",
                static_cast<long long>(t.parameter_count()), t.eval_loss(0xe7a1, 16));
   run_loop(
-      l, [&] { return t.step(); }, [&] { t.save(out); });
+      l, out, [&] { return t.step(); }, [&](const std::string& dir) { t.save(dir); });
   std::fprintf(stderr, "eval loss %.5f; wrote %s\n", t.eval_loss(0xe7a1, 16), out.c_str());
 }
 
@@ -104,7 +113,7 @@ void train_vae(const pangu_draw::train::VaeTrainConfig& v, const Loop& l, const 
   pangu_draw::train::VaeTrainer t(v);
   std::fprintf(stderr, "eval reconstruction mse %.5f\n", t.eval_loss(0xe7a1, 16));
   run_loop(
-      l, [&] { return t.step(); }, [&] { t.save(out); });
+      l, out, [&] { return t.step(); }, [&](const std::string& dir) { t.save(dir); });
   std::fprintf(stderr, "eval reconstruction mse %.5f; wrote %s\n", t.eval_loss(0xe7a1, 16),
                out.c_str());
 }

@@ -11,6 +11,7 @@
 #include "io/json_config.h"
 #include "io/model_layout.h"
 #include "io/safetensors.h"
+#include "io/state_dict.h"
 #include "render.h"
 #include "scene.h"
 
@@ -58,7 +59,14 @@ Trainer::Trainer(const TrainConfig& config) : config_(config) {
   unet_json_ = json.raw();
   torch::manual_seed(config.seed);
   unet_ = unet::UNet2DConditionModel(unet::UNetConfig::from_json(json));
+  if (!config.init_dir.empty()) {
+    const io::WeightSource weights(io::SafetensorsFile::open(io::find_weights_file(config.init_dir)));
+    io::load_into(*unet_, weights, "unet", torch::kFloat);
+  }
   unet_->train();
+  if (config.ema_decay > 0) {
+    for (const auto& p : unet_->parameters()) ema_.push_back(p.detach().clone());
+  }
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       unet_->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(1e-2));
   alphas_cumprod_ = alphas_cumprod(layout.config("scheduler"));
@@ -119,6 +127,12 @@ double Trainer::step() {
   loss.backward();
   torch::nn::utils::clip_grad_norm_(unet_->parameters(), 1.0);
   optimizer_->step();
+  if (!ema_.empty()) {
+    torch::NoGradGuard no_grad;
+    const auto params = unet_->parameters();
+    for (size_t i = 0; i < ema_.size(); ++i)
+      ema_[i].mul_(config_.ema_decay).add_(params[i].detach(), 1.0 - config_.ema_decay);
+  }
   ++steps_;
   return loss.item<double>();
 }
@@ -149,8 +163,11 @@ void Trainer::save(const std::string& out_dir) const {
   std::ofstream(out / "unet" / "config.json") << unet_json_.dump(2) << "\n";
   io::NamedTensors tensors;
   const auto dtype = config_.save_f16 ? torch::kHalf : torch::kFloat;
-  for (const auto& p : unet_->named_parameters())
-    tensors.emplace_back(p.key(), p.value().detach().to(dtype));
+  size_t i = 0;
+  for (const auto& p : unet_->named_parameters()) {  // same order as parameters()
+    const auto& value = ema_.empty() ? p.value() : ema_[i++];
+    tensors.emplace_back(p.key(), value.detach().to(dtype));
+  }
   for (const auto& b : unet_->named_buffers()) tensors.emplace_back(b.key(), b.value().detach());
   io::save_safetensors((out / "unet" / "diffusion_pytorch_model.safetensors").string(), tensors,
                        {{"format", "pt"}, {"steps", std::to_string(steps_)}});

@@ -28,6 +28,9 @@ struct TrainConfig {
   // A structure generator trains on t >= T_s, a texture generator on t < T_s.
   int t_min = 0, t_max = -1;
   bool save_f16 = false;          // write the UNet weights as F16 (half the size, for shipping)
+  std::string init_dir;           // a unet/ folder to continue from ("": random init)
+  // Exponential moving average of the weights (0: off); save() then writes the average.
+  double ema_decay = 0.0;
   uint64_t seed = 0;
 };
 
@@ -59,6 +62,7 @@ class Trainer {
   vae::AutoencoderKL vae_{nullptr};
   unet::UNet2DConditionModel unet_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::vector<torch::Tensor> ema_;  // one per unet_->parameters() entry, when ema_decay > 0
   torch::Tensor alphas_cumprod_;  // [T]
   int64_t t_lo_ = 0, t_hi_ = 0;   // the trained timesteps: [t_lo_, t_hi_)
   torch::Generator gen_;
