@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """loss_plot.py: an SVG figure of training loss curves from pangu-draw-train logs.
 
-Usage: loss_plot.py OUT.svg NAME=LOG [NAME=LOG ...]
-Reads the "step N loss L (ema E) M min" lines of each log and draws the EMA loss against the
+Usage: loss_plot.py OUT.svg NAME=LOG[@OFFSET] [NAME=LOG[@OFFSET] ...]
+OFFSET (steps) shifts a log that continues another run (a second training phase). Reads the "step N loss L (ema E) M min" lines of each log and draws the EMA loss against the
 step on a log scale, one coloured line per log (standard library only).
 """
 import math
@@ -10,16 +10,19 @@ import re
 import sys
 
 LINE = re.compile(r"^step (\d+) loss [0-9.eE+-]+ \(ema ([0-9.eE+-]+)\)")
-COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"]
+COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+           "#7f7f7f"]
 W, H, L, R, T, B = 640, 360, 60, 150, 20, 40
 
 
-def read(path):
+def read(spec):
+    path, _, offset = spec.partition("@")
+    offset = int(offset) if offset else 0
     points = []
     for line in open(path, encoding="utf-8"):
         m = LINE.match(line)
         if m:
-            points.append((int(m.group(1)), float(m.group(2))))
+            points.append((offset + int(m.group(1)), float(m.group(2))))
     return points
 
 

@@ -4,7 +4,8 @@
 #   1. the VAE (latent space A, 4x down-sampling, 64x64 images -> 16x16x4 latents);
 #   2. PanGu-Draw's time-decoupled generators, trained side by side on one core each:
 #      structure (timesteps t >= T_s, half of its scenes upscaled low-resolution renders) and
-#      texture (t < T_s, full-resolution scenes only);
+#      texture (t < T_s, full-resolution scenes only); then a second phase of each continuing
+#      from the first (new scenes, half the learning rate) that saves the weights' moving average;
 #   3. models/tiny = the structure model + unet_texture/ + "time_decoupled" in model_index.json,
 #      all weights as F16 (~27 MB), styles.json with the captions' style prefixes.
 # The text encoders and tokenizers are the pangu fixture's (random weights, frozen): the UNets
@@ -20,6 +21,7 @@ SWITCH_T=${SWITCH_T:-500}
 # trained in phases "steps:lr:seed", each continuing from the previous one's weights.
 VAE_PHASES=${VAE_PHASES:-"1021:1e-3:0 1731:1e-3:1 958:5e-4:2"}
 STRUCTURE_STEPS=${STRUCTURE_STEPS:-3625} TEXTURE_STEPS=${TEXTURE_STEPS:-3540}
+STRUCTURE2_STEPS=${STRUCTURE2_STEPS:-2000} TEXTURE2_STEPS=${TEXTURE2_STEPS:-2000}
 
 cmake --build "$BUILD" --target pangu-draw-train
 TRAIN="$BUILD/pangu-draw-train"
@@ -39,17 +41,24 @@ unet() {  # name, steps, extra flags
   local name=$1 steps=$2
   shift 2
   "$TRAIN" unet --base "$BASE" --vae "$WORK/vae" --unet-config tools/train/configs/unet_16.json \
-    -o "$WORK/$name" --batch 8 --lr 1e-3 --steps "$steps" --seed 0 --threads 1 --save-f16 \
+    -o "$WORK/$name" --batch 8 --steps "$steps" --threads 1 --save-f16 \
     --log-every 50 "$@" > "$WORK/$name.log" 2>&1
 }
-unet structure "$STRUCTURE_STEPS" --t-min "$SWITCH_T" --lowres-fraction 0.5 &
-unet texture "$TEXTURE_STEPS" --t-max "$SWITCH_T" --lowres-fraction 0 &
+STRUCTURE=(--t-min "$SWITCH_T" --lowres-fraction 0.5) TEXTURE=(--t-max "$SWITCH_T" --lowres-fraction 0)
+unet structure "$STRUCTURE_STEPS" "${STRUCTURE[@]}" --lr 1e-3 --seed 0 &
+unet texture "$TEXTURE_STEPS" "${TEXTURE[@]}" --lr 1e-3 --seed 0 &
+wait
+# Phase 2: new scenes (seed 1), lr 5e-4, the moving average of the weights (decay 0.999) saved.
+unet structure2 "$STRUCTURE2_STEPS" "${STRUCTURE[@]}" --lr 5e-4 --seed 1 --ema 0.999 \
+  --init "$WORK/structure/unet" &
+unet texture2 "$TEXTURE2_STEPS" "${TEXTURE[@]}" --lr 5e-4 --seed 1 --ema 0.999 \
+  --init "$WORK/texture/unet" &
 wait
 
 [ -f "$OUT/README.md" ] && cp "$OUT/README.md" "$WORK/model_card.md"  # the card is kept
 rm -rf "$OUT" && mkdir -p "$(dirname "$OUT")"
-cp -r "$WORK/structure" "$OUT"
-cp -r "$WORK/texture/unet" "$OUT/unet_texture"
+cp -r "$WORK/structure2" "$OUT"
+cp -r "$WORK/texture2/unet" "$OUT/unet_texture"
 python3 - "$OUT" "$SWITCH_T" <<'EOF'
 import json, sys
 out, switch_t = sys.argv[1], int(sys.argv[2])
@@ -62,6 +71,7 @@ json.dump(styles, open(f"{out}/styles.json", "w"), indent=1, ensure_ascii=False)
 EOF
 [ -f "$WORK/model_card.md" ] && cp "$WORK/model_card.md" "$OUT/README.md"
 python3 tools/train/loss_plot.py "$OUT/loss.svg" structure="$WORK/structure.log" texture="$WORK/texture.log" \
+  structure-2="$WORK/structure2.log@$STRUCTURE_STEPS" texture-2="$WORK/texture2.log@$TEXTURE_STEPS" \
   $(for ((j = 1; j <= i; j++)); do echo "vae-$j=$WORK/vae$j.log"; done)
 "$TRAIN" cast-f16 "$OUT"  # text encoders and VAE as F16 too (UNets are saved so)
 du -sh "$OUT"
