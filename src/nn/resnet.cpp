@@ -19,7 +19,7 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options) : opti
   };
   norm1 = register_module(
       "norm1",
-      torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, in).eps(options_.eps)));
+      nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, in).eps(options_.eps)));
   conv1 = register_module("conv1", conv(in, out, 3));
   if (options_.temb_channels > 0) {
     time_emb_proj =
@@ -27,7 +27,7 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options) : opti
   }
   norm2 = register_module(
       "norm2",
-      torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, out).eps(options_.eps)));
+      nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, out).eps(options_.eps)));
   conv2 = register_module("conv2", conv(out, out, 3));
   if (in != out) conv_shortcut = register_module("conv_shortcut", conv(in, out, 1));
 }

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "nn/group_norm.h"
+
 namespace pangu_draw::nn {
 
 struct ResnetBlock2DOptions {
@@ -22,7 +24,7 @@ struct ResnetBlock2DImpl : torch::nn::Module {
   // x [B, in, H, W], temb [B, temb_channels] (ignored when temb_channels is 0) -> [B, out, H, W]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb = {});
 
-  torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
+  nn::GroupNorm norm1{nullptr}, norm2{nullptr};
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
   torch::nn::Linear time_emb_proj{nullptr};  // only when temb_channels > 0
   torch::nn::Conv2d conv_shortcut{nullptr};  // only when in_channels != out_channels

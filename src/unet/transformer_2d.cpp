@@ -65,7 +65,7 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DOptions& optio
   const int64_t c = options.in_channels, inner = options.heads * options.dim_head;
   norm = register_module(
       "norm",
-      torch::nn::GroupNorm(torch::nn::GroupNormOptions(options.norm_num_groups, c).eps(1e-6)));
+      nn::GroupNorm(torch::nn::GroupNormOptions(options.norm_num_groups, c).eps(1e-6)));
   if (options.use_linear_projection) {
     proj_in = torch::nn::AnyModule(torch::nn::Linear(c, inner));
     proj_out = torch::nn::AnyModule(torch::nn::Linear(inner, c));

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "nn/attention.h"
+#include "nn/group_norm.h"
 
 namespace pangu_draw::unet {
 
@@ -50,7 +51,7 @@ struct Transformer2DModelImpl : torch::nn::Module {
   // x [B, C, H, W], context [B, M, cross_attention_dim] -> [B, C, H, W]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context);
 
-  torch::nn::GroupNorm norm{nullptr};
+  nn::GroupNorm norm{nullptr};
   torch::nn::AnyModule proj_in, proj_out;  // Linear or 1x1 Conv2d per use_linear_projection
   torch::nn::ModuleList transformer_blocks{nullptr};
 

@@ -45,7 +45,7 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNetConfig& config) : c
   }
   conv_norm_out = register_module(
       "conv_norm_out",
-      torch::nn::GroupNorm(torch::nn::GroupNormOptions(c.norm_num_groups, c0).eps(c.norm_eps)));
+      nn::GroupNorm(torch::nn::GroupNormOptions(c.norm_num_groups, c0).eps(c.norm_eps)));
   conv_out = register_module("conv_out", conv(c0, c.out_channels, c.conv_out_kernel));
 }
 

@@ -10,6 +10,7 @@
 #include "io/json_config.h"
 #include "io/state_dict.h"
 #include "nn/embeddings.h"
+#include "nn/group_norm.h"
 #include "unet/unet_blocks.h"
 #include "unet/unet_config.h"
 
@@ -38,7 +39,7 @@ struct UNet2DConditionModelImpl : torch::nn::Module {
   torch::nn::ModuleList down_blocks{nullptr};
   UNetMidBlock2DCrossAttn mid_block{nullptr};
   torch::nn::ModuleList up_blocks{nullptr};
-  torch::nn::GroupNorm conv_norm_out{nullptr};
+  nn::GroupNorm conv_norm_out{nullptr};
   torch::nn::Conv2d conv_out{nullptr};
 
  private:

@@ -27,8 +27,8 @@ torch::nn::Conv2d conv3x3(int64_t in, int64_t out) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1));
 }
 
-torch::nn::GroupNorm group_norm(int64_t groups, int64_t channels) {
-  return torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels).eps(kEps));
+nn::GroupNorm group_norm(int64_t groups, int64_t channels) {
+  return nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels).eps(kEps));
 }
 
 nn::AttentionOptions single_head(int64_t channels) {
@@ -51,7 +51,7 @@ torch::Tensor run_resnets(const torch::nn::ModuleList& resnets, torch::Tensor h)
 VAEAttentionImpl::VAEAttentionImpl(int64_t channels, int64_t groups, double eps)
     : nn::AttentionImpl(single_head(channels)) {
   group_norm = register_module(
-      "group_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels).eps(eps)));
+      "group_norm", nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels).eps(eps)));
 }
 
 torch::Tensor VAEAttentionImpl::forward(const torch::Tensor& x) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "nn/attention.h"
+#include "nn/group_norm.h"
 #include "vae/vae_config.h"
 
 namespace pangu_draw::vae {
@@ -18,7 +19,7 @@ struct VAEAttentionImpl : nn::AttentionImpl {
   VAEAttentionImpl(int64_t channels, int64_t groups, double eps);
   torch::Tensor forward(const torch::Tensor& x);  // [B, C, H, W] -> [B, C, H, W]
 
-  torch::nn::GroupNorm group_norm{nullptr};
+  nn::GroupNorm group_norm{nullptr};
 };
 TORCH_MODULE(VAEAttention);
 
@@ -62,7 +63,7 @@ struct EncoderImpl : torch::nn::Module {
   torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
   torch::nn::ModuleList down_blocks{nullptr};  // of DownEncoderBlock2D
   UNetMidBlock2D mid_block{nullptr};
-  torch::nn::GroupNorm conv_norm_out{nullptr};
+  nn::GroupNorm conv_norm_out{nullptr};
 };
 TORCH_MODULE(Encoder);
 
@@ -74,7 +75,7 @@ struct DecoderImpl : torch::nn::Module {
   torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
   UNetMidBlock2D mid_block{nullptr};
   torch::nn::ModuleList up_blocks{nullptr};  // of UpDecoderBlock2D
-  torch::nn::GroupNorm conv_norm_out{nullptr};
+  nn::GroupNorm conv_norm_out{nullptr};
 };
 TORCH_MODULE(Decoder);
 

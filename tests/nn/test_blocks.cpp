@@ -53,7 +53,7 @@ TEST(ResnetBlock2D, MatchesTheFormula) {
   torch::NoGradGuard no_grad;
   for (auto& p : block->parameters()) p.copy_(torch::randn_like(p));
   auto x = torch::randn({2, 4, 5, 3}), temb = torch::randn({2, 5});
-  auto gn = [](const torch::Tensor& t, torch::nn::GroupNorm& n) {
+  auto gn = [](const torch::Tensor& t, GroupNorm& n) {
     return torch::group_norm(t, 2, n->weight, n->bias, 1e-5);
   };
   auto h = F::conv2d(F::silu(gn(x, block->norm1)), block->conv1->weight,

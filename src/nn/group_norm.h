@@ -1,0 +1,27 @@
+// group_norm.h: GroupNorm with the checkpoint's parameter names (weight, bias) that stays accurate
+// on reduced-precision channels-last tensors.
+//
+// LibTorch 1.13's channels-last GroupNorm kernel accumulates bf16/fp16 inputs in their own
+// precision: on a [1, 128, 256, 256] bf16 tensor its output is off by up to ~35 (the NCHW kernel:
+// ~0.1). For such inputs the statistics are computed here in fp32/fp64 over cache-sized row
+// chunks (no full fp32 copy) and the affine map is applied in the input's dtype; every other
+// input goes to torch::group_norm unchanged.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace pangu_draw::nn {
+
+class GroupNormImpl : public torch::nn::GroupNormImpl {
+ public:
+  using torch::nn::GroupNormImpl::GroupNormImpl;
+  torch::Tensor forward(const torch::Tensor& x);
+};
+TORCH_MODULE(GroupNorm);
+
+// The same computation as a function (x [B, C, H, W]; weight, bias [C] or undefined).
+torch::Tensor group_norm_accurate(const torch::Tensor& x, int64_t groups,
+                                  const torch::Tensor& weight, const torch::Tensor& bias,
+                                  double eps);
+
+}  // namespace pangu_draw::nn
