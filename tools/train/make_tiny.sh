@@ -10,6 +10,9 @@
 #      all weights as F16 (~27 MB), styles.json with the captions' style prefixes.
 # The text encoders and tokenizers are the pangu fixture's (random weights, frozen): the UNets
 # learn from their deterministic features. Usage: tools/train/make_tiny.sh [OUT_DIR]
+# FROM_MODEL=models/tiny runs only the second phase, continuing from that model's F16 VAE and UNets
+# (what the shipped model's second phase did; its first-phase logs are not kept, so the loss figure
+# of such a run is loss_phase2.svg and loss.svg stays).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-models/tiny}
@@ -26,6 +29,15 @@ STRUCTURE2_STEPS=${STRUCTURE2_STEPS:-2000} TEXTURE2_STEPS=${TEXTURE2_STEPS:-2000
 cmake --build "$BUILD" --target pangu-draw-train
 TRAIN="$BUILD/pangu-draw-train"
 mkdir -p "$WORK"
+FROM_MODEL=${FROM_MODEL:-}
+if [ -n "$FROM_MODEL" ]; then
+  rm -rf "$WORK/vae" "$WORK/structure" "$WORK/texture"
+  mkdir -p "$WORK/structure" "$WORK/texture"
+  cp -r "$FROM_MODEL/vae" "$WORK/vae"
+  cp -r "$FROM_MODEL/unet" "$WORK/structure/unet"
+  cp -r "$FROM_MODEL/unet_texture" "$WORK/texture/unet"
+  VAE_PHASES=""
+fi
 prev="" i=0
 for phase in $VAE_PHASES; do
   IFS=: read -r steps lr seed <<< "$phase"
@@ -34,7 +46,7 @@ for phase in $VAE_PHASES; do
     --batch 8 --lr "$lr" --steps "$steps" --seed "$seed" --threads 2 --log-every 50 2>&1 | tee "$WORK/vae$i.log"
   prev="$WORK/vae$i"
 done
-rm -rf "$WORK/vae" && cp -r "$prev" "$WORK/vae"
+if [ -n "$prev" ]; then rm -rf "$WORK/vae" && cp -r "$prev" "$WORK/vae"; fi
 "$TRAIN" vae-check "$WORK/vae" -n 200 | tee "$WORK/vae_check.txt"
 
 unet() {  # name, steps, extra flags
@@ -45,9 +57,11 @@ unet() {  # name, steps, extra flags
     --log-every 50 "$@" > "$WORK/$name.log" 2>&1
 }
 STRUCTURE=(--t-min "$SWITCH_T" --lowres-fraction 0.5) TEXTURE=(--t-max "$SWITCH_T" --lowres-fraction 0)
-unet structure "$STRUCTURE_STEPS" "${STRUCTURE[@]}" --lr 1e-3 --seed 0 &
-unet texture "$TEXTURE_STEPS" "${TEXTURE[@]}" --lr 1e-3 --seed 0 &
-wait
+if [ -z "$FROM_MODEL" ]; then
+  unet structure "$STRUCTURE_STEPS" "${STRUCTURE[@]}" --lr 1e-3 --seed 0 &
+  unet texture "$TEXTURE_STEPS" "${TEXTURE[@]}" --lr 1e-3 --seed 0 &
+  wait
+fi
 # Phase 2: new scenes (seed 1), lr 5e-4, the moving average of the weights (decay 0.999) saved.
 unet structure2 "$STRUCTURE2_STEPS" "${STRUCTURE[@]}" --lr 5e-4 --seed 1 --ema 0.999 \
   --init "$WORK/structure/unet" &
@@ -55,7 +69,8 @@ unet texture2 "$TEXTURE2_STEPS" "${TEXTURE[@]}" --lr 5e-4 --seed 1 --ema 0.999 \
   --init "$WORK/texture/unet" &
 wait
 
-[ -f "$OUT/README.md" ] && cp "$OUT/README.md" "$WORK/model_card.md"  # the card is kept
+KEEP=(README.md loss.svg)  # the model card and the first phase's figure are kept
+for f in "${KEEP[@]}"; do if [ -f "$OUT/$f" ]; then cp "$OUT/$f" "$WORK/keep_$f"; fi; done
 rm -rf "$OUT" && mkdir -p "$(dirname "$OUT")"
 cp -r "$WORK/structure2" "$OUT"
 cp -r "$WORK/texture2/unet" "$OUT/unet_texture"
@@ -69,10 +84,15 @@ styles = {"cartoon": "cartoon style, ", "soft": "soft style, ",
           "cartoon_zh": "卡通风格，", "soft_zh": "柔和风格，"}
 json.dump(styles, open(f"{out}/styles.json", "w"), indent=1, ensure_ascii=False)
 EOF
-[ -f "$WORK/model_card.md" ] && cp "$WORK/model_card.md" "$OUT/README.md"
-python3 tools/train/loss_plot.py "$OUT/loss.svg" structure="$WORK/structure.log" texture="$WORK/texture.log" \
-  structure-2="$WORK/structure2.log@$STRUCTURE_STEPS" texture-2="$WORK/texture2.log@$TEXTURE_STEPS" \
-  $(for ((j = 1; j <= i; j++)); do echo "vae-$j=$WORK/vae$j.log"; done)
+for f in "${KEEP[@]}"; do if [ -f "$WORK/keep_$f" ]; then cp "$WORK/keep_$f" "$OUT/$f"; fi; done
+if [ -n "$FROM_MODEL" ]; then
+  python3 tools/train/loss_plot.py "$OUT/loss_phase2.svg" structure-2="$WORK/structure2.log@$STRUCTURE_STEPS" \
+    texture-2="$WORK/texture2.log@$TEXTURE_STEPS"
+else
+  python3 tools/train/loss_plot.py "$OUT/loss.svg" structure="$WORK/structure.log" texture="$WORK/texture.log" \
+    structure-2="$WORK/structure2.log@$STRUCTURE_STEPS" texture-2="$WORK/texture2.log@$TEXTURE_STEPS" \
+    $(for ((j = 1; j <= i; j++)); do echo "vae-$j=$WORK/vae$j.log"; done)
+fi
 "$TRAIN" cast-f16 "$OUT"  # text encoders and VAE as F16 too (UNets are saved so)
 du -sh "$OUT"
 echo "model: $OUT (score it: $BUILD/pangu-draw-bench-quality -m $OUT -n 100)"
