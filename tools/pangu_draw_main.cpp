@@ -1,7 +1,6 @@
 // pangu_draw_main.cpp: the pangu-draw CLI. One try/catch turns every error into its exit code:
 // 0 ok, 1 usage, 2 input (a file or model is wrong), 3 runtime.
 #include <CLI/CLI.hpp>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -16,22 +15,12 @@ namespace {
 
 constexpr int kExitUsage = 1;
 
-// OpenBLAS chooses its kernel when it loads, before main: on CPUs it does not recognise it
-// falls back to a generic one, ~5x slower for linear layers. Restart once with the core type
-// this CPU supports (the user's own OPENBLAS_CORETYPE always wins).
-void ensure_fast_blas(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("PANGU_DRAW_NO_REEXEC")) return;
-  if (!pangu_draw::blas_kernel_is_generic()) return;
-  const std::string core = pangu_draw::best_blas_kernel();
-  setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
-  setenv("PANGU_DRAW_NO_REEXEC", "1", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then carry on as we are
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  ensure_fast_blas(argv);
+  // OpenBLAS picks its kernel before main; on CPUs it does not know it falls back to a generic
+  // one ~5x slower for linear layers: restart once with the core type this CPU supports.
+  pangu_draw::restart_with_fast_blas(argv);
   CLI::App app{"pangu-draw: text-to-image generation (PanGu-Draw, Stable Diffusion 1.x/2.x/XL)"};
   app.require_subcommand(1);
   app.fallthrough();  // -q / -v may follow the subcommand

@@ -149,6 +149,11 @@ void set_log_level(const std::string& level);
 /// best_blas_kernel() is the OPENBLAS_CORETYPE to set before the process starts instead.
 bool blas_kernel_is_generic();
 std::string best_blas_kernel();
+/// For a program's main(argc, argv), first thing: if blas_kernel_is_generic(), restart the
+/// program once (execv of /proc/self/exe, same argv) with OPENBLAS_CORETYPE=best_blas_kernel().
+/// A user's own OPENBLAS_CORETYPE (or PANGU_DRAW_NO_REEXEC=1) is left alone. Returns only when
+/// no restart was needed or it failed; the program then carries on as it is.
+void restart_with_fast_blas(char** argv);
 
 /// Names accepted by Request::sampler.
 std::vector<std::string> sampler_names();

@@ -244,4 +244,6 @@ bool blas_kernel_is_generic() { return core::blas_core_is_generic(); }
 
 std::string best_blas_kernel() { return core::best_blas_core_for_cpu(); }
 
+void restart_with_fast_blas(char** argv) { core::restart_with_fast_blas(argv); }
+
 }  // namespace pangu_draw

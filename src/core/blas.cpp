@@ -2,6 +2,9 @@
 #include "core/blas.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 namespace pangu_draw::core {
 
@@ -28,6 +31,15 @@ bool blas_core_is_generic() {
   const bool generic = core == "Prescott" || core == "Core2" || core == "Katmai" ||
                        core == "Penryn" || core == "Nehalem" || core == "Atom" || core == "generic";
   return generic && !best_blas_core_for_cpu().empty();
+}
+
+void restart_with_fast_blas(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("PANGU_DRAW_NO_REEXEC")) return;
+  if (!blas_core_is_generic()) return;
+  const std::string core = best_blas_core_for_cpu();
+  setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  setenv("PANGU_DRAW_NO_REEXEC", "1", 1);  // one restart at most, whatever OpenBLAS does then
+  execv("/proc/self/exe", argv);           // returns only on failure
 }
 
 }  // namespace pangu_draw::core

@@ -17,4 +17,11 @@ bool blas_core_is_generic();
 // The core type to ask for on this CPU: "SkylakeX" (AVX-512), "Haswell" (AVX2) or "".
 std::string best_blas_core_for_cpu();
 
+// For a program's main(): when OpenBLAS runs a generic kernel although the CPU could do better,
+// restart the program once (execv of /proc/self/exe with the same argv) with OPENBLAS_CORETYPE
+// set to best_blas_core_for_cpu(). Does nothing when the user set OPENBLAS_CORETYPE or
+// PANGU_DRAW_NO_REEXEC, or when the kernel is fine; returns (and the program carries on as it
+// is) only if the restart is not needed or fails.
+void restart_with_fast_blas(char** argv);
+
 }  // namespace pangu_draw::core

@@ -21,7 +21,8 @@ int configure_threads(int threads) {
   if (blas_core_is_generic() && !warned) {
     warned = true;
     logger().warn("OpenBLAS runs its generic '{}' kernel on this CPU (several times slower); set "
-                  "OPENBLAS_CORETYPE={} before starting the program", blas_core(),
+                  "OPENBLAS_CORETYPE={} before starting the program, or call "
+                  "pangu_draw::restart_with_fast_blas(argv) first in main()", blas_core(),
                   best_blas_core_for_cpu());
   }
   return wanted;

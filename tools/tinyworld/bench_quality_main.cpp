@@ -74,6 +74,7 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pangu_draw::restart_with_fast_blas(argv);  // linear layers on the CPU's OpenBLAS kernel
   CLI::App app{
       "pangu-draw-bench-quality: attribute accuracy and FID-style distance of a model on "
       "the TinyWorld held-out prompts"};
