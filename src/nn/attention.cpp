@@ -20,16 +20,24 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
       "attention: mismatched shapes q " << q.sizes() << ", k " << k.sizes() << ", v " << v.sizes());
   const int64_t b = q.size(0), heads = q.size(1), n = q.size(2), m = k.size(2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  auto qs = q.reshape({b * heads, n, q.size(3)});                  // [BH, N, d]
+  // The scale goes on q ([BH, N, d]) rather than on the [BH, N, M] scores, and the softmax runs
+  // in place: the score matrix is the largest tensor of the UNet step, touched as few times as
+  // possible.
+  auto qs = q.reshape({b * heads, n, q.size(3)}).mul(scale);       // [BH, N, d]
   auto kt = k.reshape({b * heads, m, k.size(3)}).transpose(1, 2);  // [BH, d, M]
   auto vs = v.reshape({b * heads, m, v.size(3)});                  // [BH, M, dv]
   const int64_t row_bytes = std::max<int64_t>(1, b * heads * m * q.element_size());
   const int64_t chunk = std::max<int64_t>(1, std::min(n, max_score_bytes / row_bytes));
+  auto probabilities = [&](int64_t start, int64_t len) {  // softmax(q k^T) rows [start, +len)
+    auto scores = torch::bmm(qs.narrow(1, start, len), kt);  // [BH, len, M]
+    if (scores.requires_grad()) return scores.softmax(-1);  // training: autograd's softmax
+    return at::_softmax_out(scores, scores, -1, false);
+  };
+  if (chunk >= n) return torch::bmm(probabilities(0, n), vs).view({b, heads, n, v.size(3)});
   auto out = torch::empty({b * heads, n, v.size(3)}, q.options());  // [BH, N, dv]
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t len = std::min(chunk, n - start);
-    auto scores = torch::matmul(qs.narrow(1, start, len), kt).mul_(scale);  // [BH, len, M]
-    out.narrow(1, start, len).copy_(torch::matmul(scores.softmax(-1), vs));
+    out.narrow(1, start, len).copy_(torch::bmm(probabilities(start, len), vs));
   }
   return out.view({b, heads, n, v.size(3)});
 }
