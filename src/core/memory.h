@@ -16,4 +16,9 @@ int64_t peak_rss_bytes();
 // >= 4.0). Returns false where the kernel does not allow it; the peak then keeps counting.
 bool reset_peak_rss();
 
+// Hands memory that the allocator holds free back to the operating system (glibc's malloc_trim;
+// a no-op elsewhere). Tensors under glibc's mmap threshold (32 MiB at most) live on the heap, and
+// the UNet's freed activations would otherwise stay resident under the VAE decode's peak.
+void release_free_memory();
+
 }  // namespace pangu_draw::core

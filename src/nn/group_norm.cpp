@@ -50,4 +50,10 @@ torch::Tensor GroupNormImpl::forward(const torch::Tensor& x) {
   return group_norm_accurate(x, options.num_groups(), weight, bias, options.eps());
 }
 
+torch::Tensor norm_silu(GroupNorm& norm, torch::Tensor x) {
+  auto h = norm->forward(x);
+  x.reset();
+  return torch::GradMode::is_enabled() ? torch::silu(h) : torch::silu_(h);
+}
+
 }  // namespace pangu_draw::nn

@@ -24,4 +24,9 @@ torch::Tensor group_norm_accurate(const torch::Tensor& x, int64_t groups,
                                   const torch::Tensor& weight, const torch::Tensor& bias,
                                   double eps);
 
+// norm(x) followed by SiLU, the pre-activation of every ResnetBlock and of conv_out. Without
+// autograd (inference) the SiLU overwrites the norm's output instead of keeping both, and a
+// caller that std::moves `x` in frees it before the SiLU runs.
+torch::Tensor norm_silu(GroupNorm& norm, torch::Tensor x);
+
 }  // namespace pangu_draw::nn

@@ -32,17 +32,31 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options) : opti
   if (in != out) conv_shortcut = register_module("conv_shortcut", conv(in, out, 1));
 }
 
-torch::Tensor ResnetBlock2DImpl::forward(const torch::Tensor& x, const torch::Tensor& temb) {
-  auto h = conv1->forward(F::silu(norm1->forward(x)));  // [B, out, H, W]
+torch::Tensor ResnetBlock2DImpl::forward(torch::Tensor x, const torch::Tensor& temb) {
+  // Without autograd (inference) intermediates are overwritten in place and the input is let go
+  // as soon as it is no longer needed: a caller that moves `x` in frees it mid-block (the VAE
+  // decoder's full-resolution levels are what sets a 512^2 image's peak memory).
+  const bool in_place = !torch::GradMode::is_enabled();
+  torch::Tensor shortcut;
+  if (conv_shortcut && options_.out_channels < options_.in_channels) {
+    shortcut = conv_shortcut->forward(x);  // narrower than x: keep it instead of x
+  }
+  auto h = norm_silu(norm1, x);
+  if (shortcut.defined()) x.reset();
+  h = conv1->forward(h);  // [B, out, H, W]
   if (time_emb_proj) {
     PD_CHECK(temb.defined(), Runtime, "ResnetBlock2D: this block needs a time embedding");
-    h = h + time_emb_proj->forward(F::silu(temb)).unsqueeze(-1).unsqueeze(-1);
+    auto t = time_emb_proj->forward(F::silu(temb)).unsqueeze(-1).unsqueeze(-1);
+    h = in_place ? h.add_(t) : h + t;
   }
-  h = conv2->forward(F::silu(norm2->forward(h)));
-  auto shortcut = conv_shortcut ? conv_shortcut->forward(x) : x;
-  auto out = shortcut + h;
-  if (options_.output_scale_factor != 1.0) out = out / options_.output_scale_factor;
-  return out;
+  h = conv2->forward(norm_silu(norm2, std::move(h)));
+  if (!shortcut.defined()) shortcut = conv_shortcut ? conv_shortcut->forward(x) : x;
+  x.reset();
+  h = in_place ? h.add_(shortcut) : shortcut + h;
+  if (options_.output_scale_factor != 1.0) {
+    h = in_place ? h.div_(options_.output_scale_factor) : h / options_.output_scale_factor;
+  }
+  return h;
 }
 
 }  // namespace pangu_draw::nn

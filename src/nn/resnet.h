@@ -21,8 +21,9 @@ struct ResnetBlock2DOptions {
 
 struct ResnetBlock2DImpl : torch::nn::Module {
   explicit ResnetBlock2DImpl(const ResnetBlock2DOptions& options);
-  // x [B, in, H, W], temb [B, temb_channels] (ignored when temb_channels is 0) -> [B, out, H, W]
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb = {});
+  // x [B, in, H, W], temb [B, temb_channels] (ignored when temb_channels is 0) -> [B, out, H, W].
+  // `x` by value: a caller that std::moves it in lets the block free it early in inference.
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& temb = {});
 
   nn::GroupNorm norm1{nullptr}, norm2{nullptr};
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};

@@ -28,7 +28,7 @@ Upsample2DImpl::Upsample2DImpl(int64_t channels, int64_t out_channels) {
       "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, out_channels, 3).padding(1)));
 }
 
-torch::Tensor Upsample2DImpl::forward(const torch::Tensor& x, const std::vector<int64_t>& size) {
+torch::Tensor Upsample2DImpl::forward(torch::Tensor x, const std::vector<int64_t>& size) {
   auto options = F::InterpolateFuncOptions().mode(torch::kNearest);
   if (size.empty()) {
     options.scale_factor(std::vector<double>{2.0, 2.0});
@@ -36,7 +36,9 @@ torch::Tensor Upsample2DImpl::forward(const torch::Tensor& x, const std::vector<
     PD_CHECK(size.size() == 2, Runtime, "Upsample2D: size must be {H, W}");
     options.size(size);
   }
-  return conv->forward(F::interpolate(x, options));  // [B, out, H', W']
+  auto up = F::interpolate(x, options);  // [B, C, H', W']
+  x.reset();
+  return conv->forward(up);  // [B, out, H', W']
 }
 
 }  // namespace pangu_draw::nn

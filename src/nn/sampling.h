@@ -26,7 +26,8 @@ struct Upsample2DImpl : torch::nn::Module {
   Upsample2DImpl(int64_t channels, int64_t out_channels);
   // x [B, C, H, W] -> [B, out, 2H, 2W], or [B, out, size[0], size[1]] when `size` is given
   // (diffusers' upsample_size, used when the skip connection has an odd size).
-  torch::Tensor forward(const torch::Tensor& x, const std::vector<int64_t>& size = {});
+  // `x` by value: a caller that std::moves it in frees it before the conv runs.
+  torch::Tensor forward(torch::Tensor x, const std::vector<int64_t>& size = {});
 
   torch::nn::Conv2d conv{nullptr};
 };

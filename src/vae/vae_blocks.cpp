@@ -42,7 +42,7 @@ nn::AttentionOptions single_head(int64_t channels) {
 }
 
 torch::Tensor run_resnets(const torch::nn::ModuleList& resnets, torch::Tensor h) {
-  for (const auto& r : *resnets) h = r->as<nn::ResnetBlock2DImpl>()->forward(h);
+  for (const auto& r : *resnets) h = r->as<nn::ResnetBlock2DImpl>()->forward(std::move(h));
   return h;
 }
 
@@ -71,10 +71,10 @@ UNetMidBlock2DImpl::UNetMidBlock2DImpl(int64_t channels, int64_t groups, bool ad
   }
 }
 
-torch::Tensor UNetMidBlock2DImpl::forward(const torch::Tensor& x) {
-  auto h = resnets[0]->as<nn::ResnetBlock2DImpl>()->forward(x);
+torch::Tensor UNetMidBlock2DImpl::forward(torch::Tensor x) {
+  auto h = resnets[0]->as<nn::ResnetBlock2DImpl>()->forward(std::move(x));
   if (attentions) h = attentions[0]->as<VAEAttentionImpl>()->forward(h);
-  return resnets[1]->as<nn::ResnetBlock2DImpl>()->forward(h);
+  return resnets[1]->as<nn::ResnetBlock2DImpl>()->forward(std::move(h));
 }
 
 DownEncoderBlock2DImpl::DownEncoderBlock2DImpl(int64_t in_channels, int64_t out_channels,
@@ -91,8 +91,8 @@ DownEncoderBlock2DImpl::DownEncoderBlock2DImpl(int64_t in_channels, int64_t out_
   }
 }
 
-torch::Tensor DownEncoderBlock2DImpl::forward(const torch::Tensor& x) {
-  auto h = run_resnets(resnets, x);
+torch::Tensor DownEncoderBlock2DImpl::forward(torch::Tensor x) {
+  auto h = run_resnets(resnets, std::move(x));
   if (downsamplers) h = downsamplers[0]->as<nn::Downsample2DImpl>()->forward(h);
   return h;
 }
@@ -109,9 +109,9 @@ UpDecoderBlock2DImpl::UpDecoderBlock2DImpl(int64_t in_channels, int64_t out_chan
   }
 }
 
-torch::Tensor UpDecoderBlock2DImpl::forward(const torch::Tensor& x) {
-  auto h = run_resnets(resnets, x);
-  if (upsamplers) h = upsamplers[0]->as<nn::Upsample2DImpl>()->forward(h);
+torch::Tensor UpDecoderBlock2DImpl::forward(torch::Tensor x) {
+  auto h = run_resnets(resnets, std::move(x));
+  if (upsamplers) h = upsamplers[0]->as<nn::Upsample2DImpl>()->forward(std::move(h));
   return h;
 }
 
@@ -133,9 +133,11 @@ EncoderImpl::EncoderImpl(const VAEConfig& c) {
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor& x) {
   auto h = conv_in->forward(x);  // [B, ch0, H, W]
-  for (const auto& block : *down_blocks) h = block->as<DownEncoderBlock2DImpl>()->forward(h);
-  h = mid_block->forward(h);  // [B, ch_last, H/f, W/f]
-  return conv_out->forward(F::silu(conv_norm_out->forward(h)));
+  for (const auto& block : *down_blocks) {
+    h = block->as<DownEncoderBlock2DImpl>()->forward(std::move(h));
+  }
+  h = mid_block->forward(std::move(h));  // [B, ch_last, H/f, W/f]
+  return conv_out->forward(nn::norm_silu(conv_norm_out, std::move(h)));
 }
 
 DecoderImpl::DecoderImpl(const VAEConfig& c) {
@@ -155,8 +157,8 @@ DecoderImpl::DecoderImpl(const VAEConfig& c) {
 
 torch::Tensor DecoderImpl::forward(const torch::Tensor& z) {
   auto h = mid_block->forward(conv_in->forward(z));  // [B, ch_last, h, w]
-  for (const auto& block : *up_blocks) h = block->as<UpDecoderBlock2DImpl>()->forward(h);
-  return conv_out->forward(F::silu(conv_norm_out->forward(h)));  // [B, out, h * f, w * f]
+  for (const auto& block : *up_blocks) h = block->as<UpDecoderBlock2DImpl>()->forward(std::move(h));
+  return conv_out->forward(nn::norm_silu(conv_norm_out, std::move(h)));  // [B, out, h * f, w * f]
 }
 
 }  // namespace pangu_draw::vae

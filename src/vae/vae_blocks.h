@@ -26,7 +26,7 @@ TORCH_MODULE(VAEAttention);
 // resnets.0, then (attentions.0, resnets.1); attentions only when add_attention.
 struct UNetMidBlock2DImpl : torch::nn::Module {
   UNetMidBlock2DImpl(int64_t channels, int64_t groups, bool add_attention);
-  torch::Tensor forward(const torch::Tensor& x);  // [B, C, H, W] -> [B, C, H, W]
+  torch::Tensor forward(torch::Tensor x);  // [B, C, H, W] -> [B, C, H, W]
 
   torch::nn::ModuleList resnets{nullptr};     // of nn::ResnetBlock2D
   torch::nn::ModuleList attentions{nullptr};  // of VAEAttention
@@ -37,7 +37,7 @@ struct DownEncoderBlock2DImpl : torch::nn::Module {
   DownEncoderBlock2DImpl(int64_t in_channels, int64_t out_channels, int64_t num_layers,
                          int64_t groups, bool add_downsample);
   // [B, in, H, W] -> [B, out, H/2, W/2] (or [B, out, H, W] without a downsampler)
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(torch::Tensor x);
 
   torch::nn::ModuleList resnets{nullptr};      // of nn::ResnetBlock2D
   torch::nn::ModuleList downsamplers{nullptr};  // of nn::Downsample2D; only with add_downsample
@@ -48,7 +48,7 @@ struct UpDecoderBlock2DImpl : torch::nn::Module {
   UpDecoderBlock2DImpl(int64_t in_channels, int64_t out_channels, int64_t num_layers,
                        int64_t groups, bool add_upsample);
   // [B, in, H, W] -> [B, out, 2H, 2W] (or [B, out, H, W] without an upsampler)
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(torch::Tensor x);
 
   torch::nn::ModuleList resnets{nullptr};    // of nn::ResnetBlock2D
   torch::nn::ModuleList upsamplers{nullptr};  // of nn::Upsample2D; only with add_upsample
@@ -68,6 +68,8 @@ struct EncoderImpl : torch::nn::Module {
 TORCH_MODULE(Encoder);
 
 // latent [B, latent_channels, h, w] -> image [B, out_channels, h * f, w * f]
+// The blocks take their inputs by value and are handed them with std::move, so that in inference
+// each level's input is freed as soon as the level has consumed it (peak memory at 512^2).
 struct DecoderImpl : torch::nn::Module {
   explicit DecoderImpl(const VAEConfig& c);
   torch::Tensor forward(const torch::Tensor& z);

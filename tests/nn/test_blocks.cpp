@@ -68,6 +68,29 @@ TEST(ResnetBlock2D, MatchesTheFormula) {
   PD_EXPECT_CLOSE(block->forward(x, temb), s + h, 1e-5, "resnet formula");
 }
 
+// Inference overwrites intermediates in place and drops the input early (memory); the result must
+// be the autograd path's, bit for bit, and the caller's input must be left untouched.
+TEST(ResnetBlock2D, InferenceInPlaceMatchesAutogradAndKeepsTheInput) {
+  torch::manual_seed(4);
+  const std::vector<ResnetBlock2DOptions> shapes = {
+      {4, 6, 5, 2, 1e-5, 1.0}, {6, 4, 5, 2, 1e-5, 2.0}, {4, 4, 0, 2, 1e-6, 1.0}};
+  for (const auto& o : shapes) {
+    ResnetBlock2D block(o);
+    auto x = torch::randn({2, o.in_channels, 5, 3}), temb = torch::randn({2, 5});
+    auto with_grad = block->forward(x, temb);
+    ASSERT_TRUE(with_grad.requires_grad());
+    const auto before = x.clone();
+    torch::Tensor inferred;
+    {
+      torch::InferenceMode guard;
+      inferred = block->forward(x, temb);
+    }
+    EXPECT_TRUE(torch::equal(inferred, with_grad.detach()))
+        << o.in_channels << " -> " << o.out_channels;
+    EXPECT_TRUE(torch::equal(x, before)) << "the input was overwritten";
+  }
+}
+
 // A 3x3 all-ones kernel on a 4x4 image of ones counts the in-image pixels of each window.
 TEST(Downsample2D, PaddingOneAndAsymmetricPaddingZero) {
   torch::NoGradGuard no_grad;
