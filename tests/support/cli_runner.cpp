@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 
 namespace pangu_draw::testing {
 
@@ -22,16 +21,7 @@ std::string quote(const std::string& s) {
 CliOutcome run_cli(const std::vector<std::string>& args, const std::string& env_prefix) {
   std::string cmd = env_prefix + " " + quote(PD_CLI_PATH);
   for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " 2>&1";
-  CliOutcome o;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.output.append(buf, n);
-  const int status = pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
+  return run_command(cmd + " 2>&1");
 }
 
 pid_t start_cli(const std::vector<std::string>& args) {

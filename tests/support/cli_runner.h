@@ -6,12 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "support/process.h"
+
 namespace pangu_draw::testing {
 
-struct CliOutcome {
-  int code = -1;        // exit status, -1 when killed by a signal
-  std::string output;   // stdout + stderr
-};
+using CliOutcome = CommandOutcome;  // output: stdout + stderr
 
 // Runs the CLI (path given at build time) with `args` and waits for it; `env_prefix` is put
 // before the command line (e.g. "env -u OPENBLAS_CORETYPE").

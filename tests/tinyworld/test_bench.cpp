@@ -2,11 +2,11 @@
 // 64x64) scores far below the checker's own accuracy on held-out real images.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "support/fixtures.h"
+#include "support/process.h"
 
 namespace pangu_draw::testing {
 namespace {
@@ -15,23 +15,11 @@ namespace {
 // is 0.32 and an untrained model 0.25. A 16-prompt sample must reach the 0.80 acceptance bar.
 constexpr double kTinyMinOverall = 0.8;
 
-std::string run(const std::string& command, int* status) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  *status = pclose(pipe);
-  return out;
-}
-
 TEST(TinyWorldBench, UntrainedModelScoresNearChance) {
-  int status = -1;
-  const std::string out = run(std::string(PD_BENCH_PATH) + " --model " + model_dir("sd1") +
-                                  " --prompts 6 --steps 4 --real 64 --threads 2 --json",
-                              &status);
-  ASSERT_EQ(status, 0) << out;
+  const auto [code, out] = run_command(std::string(PD_BENCH_PATH) + " --model " +
+                                       model_dir("sd1") +
+                                       " --prompts 6 --steps 4 --real 64 --threads 2 --json");
+  ASSERT_EQ(code, 0) << out;
   const auto report = nlohmann::json::parse(out);
   EXPECT_EQ(report["all"]["images"], 12);  // 6 prompts x {en, zh}
   EXPECT_EQ(report["per_language"]["zh"]["images"], 6);
@@ -47,11 +35,9 @@ TEST(TinyWorldBench, UntrainedModelScoresNearChance) {
 // structure -> texture plan, draws what held-out English and Chinese prompts say. Its model card
 // has the full table (100 prompts per language); this is a 16-prompt sample of it.
 TEST(TinyWorldBench, EmbeddedModelDrawsWhatThePromptsSay) {
-  int status = -1;
-  const std::string out = run(std::string(PD_BENCH_PATH) + " --model " + PD_TINY_MODEL +
-                                  " --prompts 16 --steps 20 --real 64 --threads 2 --json",
-                              &status);
-  ASSERT_EQ(status, 0) << out;
+  const auto [code, out] = run_command(std::string(PD_BENCH_PATH) + " --model " + PD_TINY_MODEL +
+                                       " --prompts 16 --steps 20 --real 64 --threads 2 --json");
+  ASSERT_EQ(code, 0) << out;
   const auto report = nlohmann::json::parse(out);
   for (const char* lang : {"en", "zh"}) {
     EXPECT_GE(report["per_language"][lang]["overall"].get<double>(), kTinyMinOverall)
@@ -62,22 +48,17 @@ TEST(TinyWorldBench, EmbeddedModelDrawsWhatThePromptsSay) {
 // OpenBLAS falls back to a generic kernel on this project's CPUs (~2.4x slower UNet training
 // steps, make_tiny.sh's logs): the benchmark restarts itself on the CPU's kernel, as the CLI does.
 TEST(TinyWorldBench, RunsOnTheCpusBlasKernelWithoutBeingTold) {
-  int status = -1;
-  const std::string out =
-      run("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u PANGU_DRAW_NO_REEXEC " +
-              std::string(PD_BENCH_PATH) + " --model " + model_dir("sd1") +
-              " --prompts 1 --langs en --steps 1 --real 8 --threads 1 2>&1",
-          &status);
-  ASSERT_EQ(status, 0) << out;
+  const auto [code, out] =
+      run_command("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u PANGU_DRAW_NO_REEXEC " +
+                  std::string(PD_BENCH_PATH) + " --model " + model_dir("sd1") +
+                  " --prompts 1 --langs en --steps 1 --real 8 --threads 1 2>&1");
+  ASSERT_EQ(code, 0) << out;
   EXPECT_EQ(out.find("generic"), std::string::npos) << out;
 }
 
 TEST(TinyWorldBench, UsageErrors) {
-  int status = -1;
-  run(std::string(PD_BENCH_PATH) + " 2>&1", &status);
-  EXPECT_EQ(WEXITSTATUS(status), 1);
-  run(std::string(PD_BENCH_PATH) + " --model /nonexistent 2>&1", &status);
-  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_EQ(run_command(std::string(PD_BENCH_PATH) + " 2>&1").code, 1);
+  EXPECT_EQ(run_command(std::string(PD_BENCH_PATH) + " --model /nonexistent 2>&1").code, 2);
 }
 
 }  // namespace

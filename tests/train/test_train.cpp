@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
 #include "support/fixtures.h"
+#include "support/process.h"
 #include "trainer.h"
 #include "unet/unet_2d_condition.h"
 #include "vae/autoencoder_kl.h"
@@ -123,13 +123,8 @@ TEST(VaeTrainer, FewStepsLowerTheReconstructionErrorAndSaveLoads) {
 TEST(TrainCli, RunsOnTheCpusBlasKernelWithoutBeingTold) {
   const std::string command = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u PANGU_DRAW_NO_REEXEC "
                               PD_TRAIN_PATH " vae-check " PD_TINY_MODEL "/vae -n 2 2>&1";
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  ASSERT_EQ(pclose(pipe), 0) << out;
+  const auto [code, out] = run_command(command);
+  ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("shape"), std::string::npos) << out;  // the round-trip report ran
   EXPECT_EQ(out.find("generic"), std::string::npos) << out;
 }
