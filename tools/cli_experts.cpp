@@ -35,7 +35,7 @@ void add_expert_flags(CLI::App& cmd, ExpertArgs& a) {
                  "generator")->group("PanGu-Draw");
   cmd.add_option("--switch-t", a.switch_t,
                  "Training timestep of the structure -> texture hand-over (default: the model's "
-                 "time_decoupled.switch_t, or 500 with --texture-model)")->group("PanGu-Draw");
+                 "time_decoupled.switch_t, else 500)")->group("PanGu-Draw");
   cmd.add_option("--switch-frac", a.switch_frac,
                  "Hand-over as a fraction of the schedule (0.5 = --switch-t 500)")->group("PanGu-Draw");
   cmd.add_flag("--no-time-decoupled", a.single_unet,
@@ -85,21 +85,12 @@ void apply_expert_flags(const ExpertArgs& a, Request& r) {
     const float scale = a.style_scales.empty() ? 4.0f : a.style_scales[a.style_scales.size() == 1 ? 0 : i];
     r.styles.push_back({a.styles[i], scale});
   }
-  if (!a.texture_model.empty() && !a.expert_specs.empty()) {
-    usage("--texture-model and --expert do not combine; describe both experts with --expert");
-  }
   for (const auto& spec : a.expert_specs) r.experts.push_back(parse_expert_spec(spec));
   r.time_decoupled = !a.single_unet;
   if (a.switch_frac >= 0 && (a.switch_frac > 1)) usage("--switch-frac must be in [0, 1]");
-  if (a.switch_t != -1.0f && !(a.switch_t >= 0 && a.switch_t <= 1000)) usage("--switch-t must be in [0, 1000]");
+  // --switch-t's range, and --texture-model against --expert, are the library's checks.
   r.switch_t = a.switch_frac >= 0 ? 1000.0f * (1.0f - a.switch_frac) : a.switch_t;
-  if (a.texture_model.empty()) return;
-  const float t = r.switch_t >= 0 ? r.switch_t : 500.0f;
-  Expert structure, texture;
-  structure.to_t = t;     // t >= T: layout, the early noisy steps
-  texture.model_path = a.texture_model;
-  texture.from_t = t;     // t < T: detail
-  r.experts = {structure, texture};
+  r.texture_model_path = a.texture_model;
 }
 
 }  // namespace pangu_draw::cli

@@ -13,7 +13,7 @@ namespace pangu_draw::cli {
 
 struct ExpertArgs {
   std::string texture_model;
-  float switch_t = -1.0f;     // -1: the model's plan's, or 500 with --texture-model
+  float switch_t = -1.0f;     // -1: the model's plan's, else 500
   float switch_frac = -1.0f;
   bool single_unet = false;   // --no-time-decoupled
   std::vector<std::string> expert_specs;

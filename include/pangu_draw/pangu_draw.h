@@ -96,6 +96,10 @@ struct Request {
   /// switch_t, texture UNet below) runs it when `experts` is empty; false: the structure UNet alone.
   bool time_decoupled = true;
   float switch_t = -1.0f;       ///< overrides the plan's hand-over timestep (-1: the model's)
+  /// Time-decoupled sampling with another model as the texture generator: the loaded model runs
+  /// the steps with t >= switch_t (default: the model's plan's switch_t, else 500), this one the
+  /// steps below; replaces the model's own texture UNet. Does not combine with `experts`.
+  std::string texture_model_path;
   bool naive_latent_resize = false;  ///< hand latents between sizes by resizing z_t (comparison only)
   /// VAE decoding in overlapping tiles of this many latent cells (bounded memory for large
   /// images; close to, not equal to, an untiled decode). -1: auto (tiles of 64 once the latent

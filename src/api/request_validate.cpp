@@ -59,9 +59,11 @@ void validate_request(const Request& r, int native_width, int native_height) {
            "unknown --schedule '" << r.schedule << "'; choose default or karras");
   PD_CHECK(r.controlnet_path.empty() == r.control_image_path.empty(), Usage,
            "--controlnet and --control-image go together");
+  PD_CHECK(r.texture_model_path.empty() || r.experts.empty(), Usage,
+           "--texture-model and --expert do not combine; describe both experts with --expert");
   check_finite(r.switch_t, "--switch-t");
-  PD_CHECK(r.switch_t < 0 || r.switch_t <= 1000, Usage,
-           "--switch-t must be in [0, 1000], got " << r.switch_t);
+  PD_CHECK(r.switch_t == -1.0f || (r.switch_t >= 0 && r.switch_t <= 1000), Usage,
+           "--switch-t must be in [0, 1000] (or -1: the model's plan's), got " << r.switch_t);
   PD_CHECK(r.vae_tile == -1 || r.vae_tile == 0 || r.vae_tile >= 8, Usage,
            "--vae-tile must be -1 (auto), 0 (off) or at least 8 latent cells, got " << r.vae_tile);
   PD_CHECK(r.seed >= -1, Usage, "--seed must be >= 0 (or -1 for a random seed), got " << r.seed);

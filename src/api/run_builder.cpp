@@ -82,12 +82,15 @@ void resolve_styles(const Request& r, const std::string& prompt, const pipeline:
 }
 
 Request with_model_plan(const Request& r, const pipeline::ModelBundle& model) {
-  if (!r.experts.empty() || !model.texture || !r.time_decoupled) return r;
+  if (!r.experts.empty()) return r;
+  const bool own_plan = model.texture && r.time_decoupled;
+  if (r.texture_model_path.empty() && !own_plan) return r;
   Request planned = r;
-  const float t = r.switch_t >= 0 ? r.switch_t : static_cast<float>(model.switch_t);
+  const float model_t = model.texture ? static_cast<float>(model.switch_t) : kDefaultSwitchT;
+  const float t = r.switch_t >= 0 ? r.switch_t : model_t;
   Expert structure, texture;
   structure.to_t = t;  // t >= T: layout, the early noisy steps
-  texture.model_path = model.texture->path;
+  texture.model_path = r.texture_model_path.empty() ? model.texture->path : r.texture_model_path;
   texture.from_t = t;  // t < T: detail
   planned.experts = {structure, texture};
   return planned;

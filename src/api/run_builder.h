@@ -14,8 +14,10 @@ namespace pangu_draw::api {
 
 using ModelLoader = std::function<std::shared_ptr<const pipeline::ModelBundle>(const std::string& path)>;
 
-// `r` with the model's own time-decoupled plan as its experts, when the model declares one and
-// `r` names no experts (and does not turn the plan off); otherwise `r` unchanged.
+// `r` with its time-decoupled plan as two experts when it names none: the structure generator is
+// `model`, the texture generator r.texture_model_path or else the model's own texture UNet (when
+// the model declares one and `r` does not turn the plan off); otherwise `r` unchanged.
+inline constexpr float kDefaultSwitchT = 500.0f;  // hand-over when the model declares no plan
 Request with_model_plan(const Request& r, const pipeline::ModelBundle& model);
 
 // The plain single-model run.

@@ -123,6 +123,11 @@ TEST(TimeDecoupled, PlanDeclaredInModelIndexEqualsTheExplicitTwoModelRun) {
   Request explicit_r = r;
   explicit_r.experts = {structure, texture};
   EXPECT_TRUE(torch::equal(by_plan, latent_of(plain, explicit_r)));
+  Request by_path = r;  // the library's form of --texture-model: default hand-over 500
+  by_path.texture_model_path = texture_dir;
+  EXPECT_TRUE(torch::equal(by_plan, latent_of(plain, by_path)));
+  by_path.experts = {structure};
+  EXPECT_THROW(latent_of(plain, by_path), pangu_draw::Error);  // one or the other
   const auto structure_only = latent_of(plain, r);
   EXPECT_FALSE(torch::equal(by_plan, structure_only));
   r.time_decoupled = false;
