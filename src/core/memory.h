@@ -18,7 +18,8 @@ bool reset_peak_rss();
 
 // Hands memory that the allocator holds free back to the operating system (glibc's malloc_trim;
 // a no-op elsewhere). Tensors under glibc's mmap threshold (32 MiB at most) live on the heap, and
-// the UNet's freed activations would otherwise stay resident under the VAE decode's peak.
+// the UNet's freed activations would otherwise stay resident under the VAE decode's peak
+// (vae::decode_tiled calls it before the final decode).
 void release_free_memory();
 
 }  // namespace pangu_draw::core

@@ -4,7 +4,6 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "core/memory.h"
 #include "core/tensor_check.h"
 #include "io/model_layout.h"
 #include "io/safetensors.h"
@@ -67,7 +66,6 @@ torch::Tensor AutoencoderKLImpl::decode(const torch::Tensor& z) {
            Input,
            "VAE decode: the latent must be [B, " << config_.latent_channels << ", h, w], got "
                << (z.defined() ? core::shape_str(z.sizes()) : "undefined"));
-  core::release_free_memory();  // the decode's full-resolution levels set the peak: start lean
   auto h = channels_last_ ? z.contiguous(torch::MemoryFormat::ChannelsLast) : z;
   if (post_quant_conv) h = post_quant_conv->forward(h);
   auto image = decoder->forward(h).contiguous();  // [B, out, h * f, w * f]

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/memory.h"
 
 namespace pangu_draw::vae {
 
@@ -92,6 +93,9 @@ torch::Tensor tiled_apply(const torch::Tensor& z, int64_t f, const TileOptions& 
 }
 
 torch::Tensor decode_tiled(AutoencoderKL& vae, const torch::Tensor& z, int64_t setting) {
+  // The final decode's full-resolution levels set a run's peak memory: hand the sampler's freed
+  // heap back first (once per image, not per tile nor per Coop-Diffusion bridging step).
+  core::release_free_memory();
   if (z.dim() != 4) return vae->decode(z);  // its own error names the shape
   bool tiled = false;
   const TileOptions o = resolve_tiling(setting, z.size(2), z.size(3), tiled);
