@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "support/fixtures.h"
@@ -49,6 +51,26 @@ TEST(Trainer, FewStepsLowerTheLossAndTheModelSavesInDiffusersLayout) {
   torch::NoGradGuard no_grad;
   PD_EXPECT_CLOSE(loaded->forward(x, torch::tensor({500}), ctx),
                   trained->forward(x, torch::tensor({500}), ctx), 1e-6, "reloaded unet");
+  std::filesystem::remove_all(dir);
+}
+
+// A generator trained below its sampling size (the texture generator) is told the sampling size
+// by the size conditioning and saves it as its native size; otherwise the training size is both.
+TEST(Trainer, SavesTheSizeItIsToldAsTheNativeSize) {
+  train::TrainConfig config;
+  config.base_model = model_dir("pangu");  // text_time size conditioning
+  config.batch = 1;
+  config.size = 32;
+  const std::string dir = temp_dir("train_size");
+  for (int cond_size : {0, 64}) {
+    config.cond_size = cond_size;
+    train::Trainer trainer(config);
+    EXPECT_EQ(trainer.conditioning_size(), cond_size ? 64 : 32);
+    trainer.save(dir);
+    const auto unet = nlohmann::json::parse(std::ifstream(dir + "/unet/config.json"));
+    const auto vae = vae::load_vae(dir + "/vae");
+    EXPECT_EQ(unet["sample_size"].get<int64_t>() * vae->downscale(), cond_size ? 64 : 32);
+  }
   std::filesystem::remove_all(dir);
 }
 

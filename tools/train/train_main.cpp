@@ -68,6 +68,9 @@ CLI::App* add_unet_command(CLI::App& app, pangu_draw::train::TrainConfig& u, Loo
   cmd->add_option("--batch", u.batch, "Batch size");
   cmd->add_option("--lr", u.lr, "AdamW learning rate");
   cmd->add_option("--size", u.size, "Image size");
+  cmd->add_option("--cond-size", u.cond_size,
+                  "Size told to the size conditioning (0: --size; a texture generator trained "
+                  "below its sampling size is told that size)");
   cmd->add_option("--seed", u.seed, "Seed (data and init)");
   cmd->add_option("--caption-dropout", u.caption_dropout, "Share of empty prompts (for CFG)");
   cmd->add_option("--zh-fraction", u.zh_fraction, "Share of Chinese captions");
@@ -166,6 +169,7 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("vae-check", "Score a trained VAE's round trip with the checker");
   check_cmd->add_option("vae", check_dir, "vae/ folder")->required();
   check_cmd->add_option("-n", check_n, "Held-out scenes");
+  check_cmd->add_option("--size", v.size, "Image size");
   std::string cast_dir;
   auto* cast_cmd = app.add_subcommand("cast-f16", "Store a model folder's F32 weights as F16");
   cast_cmd->add_option("dir", cast_dir, "Model folder")->required();

@@ -90,16 +90,17 @@ Trainer::Batch Trainer::make_batch(uint64_t first_seed, int n, bool dropout, uin
   std::vector<torch::Tensor> images;
   std::vector<text_encoders::Conditioning> conds;
   torch::NoGradGuard no_grad;
+  const int cs = conditioning_size();
   for (int i = 0; i < n; ++i) {
     const auto scene = tinyworld::sample_scene(first_seed + i, false, config_.lowres_fraction);
     images.push_back(image_tensor(tinyworld::render(scene, config_.size)));
     const bool zh = rng.uniform() < config_.zh_fraction;
     if (dropout && rng.uniform() < config_.caption_dropout)
-      conds.push_back(conditioner_->encode_negative("", config_.size, config_.size));
+      conds.push_back(conditioner_->encode_negative("", cs, cs));
     else
       conds.push_back(
           conditioner_->encode(zh ? tinyworld::caption_zh(scene) : tinyworld::caption_en(scene),
-                               config_.size, config_.size));
+                               cs, cs));
   }
   Batch b;
   b.latents = vae_->to_latent(vae_->encode(torch::stack(images)).mean);
@@ -160,7 +161,9 @@ void Trainer::save(const std::string& out_dir) const {
     fs::copy(config_.vae_dir, out / "vae",
              fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   fs::create_directories(out / "unet");
-  std::ofstream(out / "unet" / "config.json") << unet_json_.dump(2) << "\n";
+  auto unet_json = unet_json_;  // the native latent size: the size the model is meant to sample at
+  unet_json["sample_size"] = conditioning_size() / vae_->downscale();
+  std::ofstream(out / "unet" / "config.json") << unet_json.dump(2) << "\n";
   io::NamedTensors tensors;
   const auto dtype = config_.save_f16 ? torch::kHalf : torch::kFloat;
   size_t i = 0;

@@ -19,6 +19,10 @@ struct TrainConfig {
   std::string unet_config;  // config.json of the UNet to train ("": the base model's unet/)
   std::string vae_dir;      // a trained vae/ folder to use instead of the base model's
   int size = 64;            // image size
+  // Size the size conditioning (time_ids) reports (0: `size`). A texture generator trained below
+  // the resolution it samples at is told the sampling size, so it sees at sampling time the
+  // conditioning it was trained with.
+  int cond_size = 0;
   int batch = 8;
   double lr = 1e-3;
   double caption_dropout = 0.1;   // share trained with the empty prompt (for CFG)
@@ -46,6 +50,9 @@ class Trainer {
   void save(const std::string& out_dir) const;
   int64_t steps_done() const { return steps_; }
   int64_t parameter_count() const;
+  // The image size the size conditioning reports (cond_size, else size); saved as the UNet's
+  // native size (sample_size, in latent pixels).
+  int conditioning_size() const { return config_.cond_size > 0 ? config_.cond_size : config_.size; }
   unet::UNet2DConditionModel unet() const { return unet_; }
 
  private:
