@@ -17,6 +17,14 @@ bool blas_core_is_generic();
 // The core type to ask for on this CPU: "SkylakeX" (AVX-512), "Haswell" (AVX2) or "".
 std::string best_blas_core_for_cpu();
 
+// OpenBLAS keeps a thread pool of its own, apart from LibTorch's OpenMP threads; when OpenMP
+// regions (convolutions, element-wise ops) and BLAS calls (linear layers) alternate, the two
+// pools fight over the cores (configure_threads keeps OpenBLAS to one thread). Sets OpenBLAS's
+// thread count (openblas_set_num_threads); false when OpenBLAS is not the BLAS in this process.
+bool set_blas_threads(int threads);
+// OpenBLAS's current thread count, 0 if OpenBLAS is not the BLAS in this process.
+int blas_threads();
+
 // For a program's main(): when OpenBLAS runs a generic kernel although the CPU could do better,
 // restart the program once (execv of /proc/self/exe with the same argv) with OPENBLAS_CORETYPE
 // set to best_blas_core_for_cpu(). Does nothing when the user set OPENBLAS_CORETYPE or

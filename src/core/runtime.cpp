@@ -1,6 +1,7 @@
 // runtime.cpp: thread and dtype settings.
 #include "core/runtime.h"
 
+#include <cstdlib>
 #include <thread>
 
 #include "core/blas.h"
@@ -16,7 +17,15 @@ int configure_threads(int threads) {
   if (wanted <= 0) wanted = 1;
   // LibTorch starts with 1 thread here; set it explicitly every time so callers get what they ask.
   if (at::get_num_threads() != wanted) at::set_num_threads(wanted);
-  logger().debug("compute threads: {}, BLAS core: {}", wanted, blas_core());
+  // OpenBLAS (the fp32 linear layers) has a pool of its own, all cores by default whatever
+  // LibTorch is told, and its threads and LibTorch's OpenMP threads busy-wait for work in turn,
+  // each holding a core the other needs. Measured on 2 cores (docs/performance.md): the tiny model
+  // draws 9 images in 10-12 s with one BLAS thread, 26-27 s with two; training steps run 1.5-2.5x
+  // faster; SD 1.5 512² stays within run-to-run noise. So OpenBLAS gets one thread, OpenMP the
+  // cores, unless the user sets OPENBLAS_NUM_THREADS.
+  if (!std::getenv("OPENBLAS_NUM_THREADS")) set_blas_threads(1);
+  logger().debug("compute threads: {} (BLAS {}), BLAS core: {}", wanted, blas_threads(),
+                 blas_core());
   static bool warned = false;
   if (blas_core_is_generic() && !warned) {
     warned = true;

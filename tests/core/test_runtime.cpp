@@ -1,6 +1,7 @@
 // Runtime settings: explicit thread counts, dtype names, and which BLAS kernel runs.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "core/blas.h"
@@ -17,6 +18,19 @@ TEST(Runtime, ThreadCountIsSetExplicitly) {
   EXPECT_EQ(core::configure_threads(1), 1);
   EXPECT_EQ(at::get_num_threads(), 1);
   EXPECT_THROW(core::configure_threads(-2), pangu_draw::Error);
+  core::configure_threads(0);
+}
+
+// OpenBLAS starts with a pool of one thread per core; the engine gives it one thread so that it
+// does not fight LibTorch's OpenMP threads for the cores, whatever --threads says.
+TEST(Runtime, OpenBlasPoolIsKeptToOneThread) {
+  if (std::getenv("OPENBLAS_NUM_THREADS")) GTEST_SKIP() << "OPENBLAS_NUM_THREADS set by the caller";
+  ASSERT_FALSE(core::blas_core().empty()) << "OpenBLAS is not the BLAS behind LibTorch";
+  for (int threads : {0, 1, 2}) {
+    ASSERT_TRUE(core::set_blas_threads(2));
+    core::configure_threads(threads);
+    EXPECT_EQ(core::blas_threads(), 1) << "--threads " << threads;
+  }
   core::configure_threads(0);
 }
 
