@@ -59,6 +59,9 @@ void validate_request(const Request& r, int native_width, int native_height) {
            "unknown --schedule '" << r.schedule << "'; choose default or karras");
   PD_CHECK(r.controlnet_path.empty() == r.control_image_path.empty(), Usage,
            "--controlnet and --control-image go together");
+  PD_CHECK(r.controlnet_path.empty() || r.experts.empty(), Usage,
+           "--controlnet applies to the model alone or to its structure -> texture plan; with "
+           "--expert give each expert its own: --expert controlnet=DIR,control-image=FILE");
   PD_CHECK(r.texture_model_path.empty() || r.experts.empty(), Usage,
            "--texture-model and --expert do not combine; describe both experts with --expert");
   check_finite(r.switch_t, "--switch-t");

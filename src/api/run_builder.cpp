@@ -92,6 +92,11 @@ Request with_model_plan(const Request& r, const pipeline::ModelBundle& model) {
   structure.to_t = t;  // t >= T: layout, the early noisy steps
   texture.model_path = r.texture_model_path.empty() ? model.texture->path : r.texture_model_path;
   texture.from_t = t;  // t < T: detail
+  for (Expert* e : {&structure, &texture}) {  // a ControlNet guides both generators' steps
+    e->controlnet_path = r.controlnet_path;
+    e->control_image_path = r.control_image_path;
+    e->control_scale = r.control_scale;
+  }
   planned.experts = {structure, texture};
   return planned;
 }

@@ -56,6 +56,7 @@ CLIPTextConfig CLIPTextConfig::from_json(const io::JsonConfig& json) {
              json.origin() << ": 'projection_dim' must be > 0, got " << c.projection_dim);
   }
   c.pooling = pooling_rule_for(c.eos_token_id, c.vocab_size);
+  c.causal = json.get_bool("causal_attention", true);
   return c;
 }
 
@@ -151,8 +152,12 @@ torch::Tensor CLIPTextModelImpl::pooling_positions(const torch::Tensor& ids) con
   return (ids == config_.eos_token_id).to(torch::kInt).argmax(-1);
 }
 
-CLIPTextOutput CLIPTextModelImpl::forward(const torch::Tensor& ids_in) {
+CLIPTextOutput CLIPTextModelImpl::forward(const torch::Tensor& ids) {
   torch::NoGradGuard no_grad;  // inference only; callers may add InferenceMode
+  return encode(ids);
+}
+
+CLIPTextOutput CLIPTextModelImpl::encode(const torch::Tensor& ids_in) {
   PD_CHECK(ids_in.defined() && ids_in.dim() == 2 && ids_in.size(1) >= 1 &&
                ids_in.size(1) <= config_.max_position_embeddings,
            Input, "CLIP text encoder: ids must be [B, N] with 1 <= N <= "
@@ -168,8 +173,10 @@ CLIPTextOutput CLIPTextModelImpl::forward(const torch::Tensor& ids_in) {
                                           << "): does the tokenizer match the text encoder?");
   const int64_t n = ids.size(1);
   auto h = text_model->embeddings(ids);  // [B, N, W]
-  // Causal mask: a token attends to itself and earlier tokens only.
-  auto mask = torch::full({n, n}, -std::numeric_limits<float>::infinity(), h.options()).triu(1);
+  // Causal mask: a token attends to itself and earlier tokens only (or to every token).
+  auto mask = config_.causal
+                  ? torch::full({n, n}, -std::numeric_limits<float>::infinity(), h.options()).triu(1)
+                  : torch::zeros({n, n}, h.options());
   CLIPTextOutput out;
   const auto& layers = *text_model->encoder->layers;
   out.penultimate_hidden = h;  // with one layer, the embeddings (transformers hidden_states[-2])

@@ -36,6 +36,11 @@ struct CLIPTextConfig {
   // ids, eos_token_id 49407) thus pools at its largest id, as the openai CLIP code it was
   // converted from does.
   PoolingRule pooling = PoolingRule::ArgmaxId;
+  // Causal self-attention (every CLIP checkpoint). "causal_attention": false in config.json (a
+  // field of this engine, absent from transformers' configs) makes every token see the whole
+  // prompt: the project's own bilingual encoder, whose outputs at a position depend on words
+  // that Chinese and English put in different orders.
+  bool causal = true;
 
   // Error{Input} naming the file and the field for missing, mistyped or unsupported values.
   static CLIPTextConfig from_json(const io::JsonConfig& json);
@@ -112,9 +117,12 @@ struct CLIPTextModelImpl : torch::nn::Module {
   // The same with config.with_projection replaced by `with_projection`.
   CLIPTextModelImpl(CLIPTextConfig config, bool with_projection);
 
-  // ids [B, N] integer, N <= max_position_embeddings; causal mask, no padding mask.
-  // Error{Input} for a wrong shape or an id outside [0, vocab_size).
+  // ids [B, N] integer, N <= max_position_embeddings; causal mask (unless config.causal is
+  // false), no padding mask. Error{Input} for a wrong shape or an id outside [0, vocab_size).
+  // Inference: runs without autograd.
   CLIPTextOutput forward(const torch::Tensor& ids);
+  // The same computation with autograd as the caller has it (training the encoder).
+  CLIPTextOutput encode(const torch::Tensor& ids);
   const CLIPTextConfig& config() const { return config_; }
 
   CLIPTextTransformer text_model{nullptr};

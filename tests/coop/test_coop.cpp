@@ -138,6 +138,45 @@ TEST(TimeDecoupled, PlanDeclaredInModelIndexEqualsTheExplicitTwoModelRun) {
   EXPECT_TRUE(torch::equal(latent_of(planned, r), latent_of(plain, explicit_r)));
 }
 
+// --controlnet with a model that declares its own plan guides both generators: the same latents
+// as the explicit two-expert run with the ControlNet on each expert (it was dropped before), and
+// not those of the plan without it. With explicit experts it is a usage error (each expert names
+// its own ControlNet), not silently ignored.
+TEST(TimeDecoupled, ControlNetOfTheRequestGuidesBothGeneratorsOfThePlan) {
+  const auto all = pt::cases(set_a());
+  for (const auto& c : all.at("sampling_cases")) {
+    if (!c.contains("controlnet")) continue;
+    const std::string root = pt::fixtures_root() + "/" + set_a() + "/";
+    const nlohmann::json plan = {{"texture_unet", "unet_texture"}, {"switch_t", 500}};
+    const std::string planned_dir = model_with_unet(set_a(), "unet_texture", 0.9, plan);
+    const std::string texture_dir = model_with_unet(set_a(), "unet", 0.9, nullptr);
+    auto planned = Pipeline::load(planned_dir);
+    auto r = base_request("euler");
+    const auto without = latent_of(planned, r);
+    r.controlnet_path = root + c.at("controlnet").get<std::string>();
+    r.control_image_path = root + c.at("control_image").get<std::string>();
+    r.control_scale = 0.7f;
+    const auto with = latent_of(planned, r);
+    EXPECT_FALSE(torch::equal(with, without));
+    pangu_draw::Expert structure, texture;
+    structure.to_t = texture.from_t = 500;
+    texture.model_path = texture_dir;
+    for (auto* e : {&structure, &texture}) {
+      e->controlnet_path = r.controlnet_path;
+      e->control_image_path = r.control_image_path;
+      e->control_scale = r.control_scale;
+    }
+    Request explicit_r = base_request("euler");
+    explicit_r.experts = {structure, texture};
+    EXPECT_TRUE(torch::equal(with, latent_of(Pipeline::load(pt::model_dir(set_a())), explicit_r)));
+    explicit_r.controlnet_path = r.controlnet_path;
+    explicit_r.control_image_path = r.control_image_path;
+    EXPECT_THROW(latent_of(planned, explicit_r), pangu_draw::Error);
+    return;
+  }
+  GTEST_SKIP() << "no ControlNet fixture";
+}
+
 TEST(TimeDecoupled, BadPlanInModelIndexIsAnInputError) {
   const nlohmann::json plan = {{"texture_unet", "unet_texture"}, {"switch_t", 5000}};
   EXPECT_THROW(Pipeline::load(model_with_unet(set_a(), "unet_texture", 1.0, plan)), pangu_draw::Error);

@@ -234,3 +234,51 @@ TEST(CLIPText, SingleFileCheckpointsGiveTheFolderResult) {
   }
   if (checked == 0) GTEST_SKIP() << "no single-file checkpoint among the fixtures";
 }
+
+// "causal_attention": false (the project's bilingual encoder): every token attends to the whole
+// prompt. Checked against the block written out with plain tensor ops and no mask, and by its
+// effect: with the causal mask the first position ignores a later token, without it it does not.
+TEST(CLIPText, BidirectionalAttentionWhenTheConfigSaysSo) {
+  torch::manual_seed(3);
+  nlohmann::json json = {{"vocab_size", 11}, {"hidden_size", 8}, {"intermediate_size", 16},
+                         {"num_hidden_layers", 1}, {"num_attention_heads", 2},
+                         {"max_position_embeddings", 6}, {"hidden_act", "gelu"},
+                         {"eos_token_id", 3}, {"causal_attention", false}};
+  CLIPTextModel bidi(CLIPTextConfig::from_json(JsonConfig(json, "config.json")));
+  json["causal_attention"] = true;
+  CLIPTextModel causal(CLIPTextConfig::from_json(JsonConfig(json, "config.json")));
+  EXPECT_TRUE(CLIPTextConfig::from_json(JsonConfig(json, "config.json")).causal);
+  json.erase("causal_attention");
+  EXPECT_TRUE(CLIPTextConfig::from_json(JsonConfig(json, "config.json")).causal);
+  {
+    torch::NoGradGuard no_grad;
+    const auto src = bidi->named_parameters();
+    for (auto& p : causal->named_parameters()) p.value().copy_(src[p.key()]);
+  }
+  const auto ids = torch::tensor({{2, 5, 7, 3, 0, 0}}, torch::kLong);
+  const auto out = bidi->forward(ids).last_hidden;
+
+  torch::NoGradGuard no_grad;
+  auto tm = bidi->text_model;
+  auto* layer = tm->encoder->layers[0]->as<pangu_draw::text_encoders::CLIPEncoderLayerImpl>();
+  auto x = tm->embeddings->token_embedding->weight.index_select(0, ids[0]) +
+           tm->embeddings->position_embedding->weight;  // [6, 8]
+  const auto n1 = torch::layer_norm(x, {8}, layer->layer_norm1->weight, layer->layer_norm1->bias);
+  auto heads = [](const torch::Tensor& t) { return t.view({6, 2, 4}).transpose(0, 1); };
+  auto a = layer->self_attn;
+  const auto q = heads(torch::linear(n1, a->q_proj->weight, a->q_proj->bias)) / 2.0;  // sqrt(4)
+  const auto k = heads(torch::linear(n1, a->k_proj->weight, a->k_proj->bias));
+  const auto v = heads(torch::linear(n1, a->v_proj->weight, a->v_proj->bias));
+  const auto att = torch::softmax(q.matmul(k.transpose(1, 2)), -1).matmul(v).transpose(0, 1).reshape({6, 8});
+  x = x + torch::linear(att, a->out_proj->weight, a->out_proj->bias);
+  const auto n2 = torch::layer_norm(x, {8}, layer->layer_norm2->weight, layer->layer_norm2->bias);
+  auto m = layer->mlp;
+  x = x + torch::linear(torch::gelu(torch::linear(n2, m->fc1->weight, m->fc1->bias)), m->fc2->weight, m->fc2->bias);
+  const auto expected = torch::layer_norm(x, {8}, tm->final_layer_norm->weight, tm->final_layer_norm->bias);
+  PD_EXPECT_CLOSE(out[0], expected, 1e-5, "bidirectional layer");
+
+  const auto changed = torch::tensor({{2, 5, 7, 9, 0, 0}}, torch::kLong);  // another token at 3
+  EXPECT_GT((bidi->forward(changed).last_hidden[0][0] - out[0][0]).abs().max().item<double>(), 1e-4);
+  PD_EXPECT_CLOSE(causal->forward(changed).last_hidden[0][0], causal->forward(ids).last_hidden[0][0],
+                  0.0, "causal: position 0 ignores later tokens");
+}

@@ -2,6 +2,8 @@
 // in both languages; JSON ground truth round-trips; the committed held-out list is current.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <string>
@@ -20,6 +22,37 @@ TEST(TinyWorldScene, SamplingAndRenderingAreDeterministic) {
     EXPECT_EQ(render(a).rgb, render(b).rgb);
   }
   EXPECT_FALSE(sample_scene(1, false) == sample_scene(2, false));
+}
+
+// Edge maps (ControlNet control images): white outlines on black that lie on the rendered
+// objects, one closed outline per object (more objects, more edge pixels), nothing elsewhere.
+TEST(TinyWorldScene, EdgeMapsOutlineTheRenderedObjects) {
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    Scene s = sample_scene(seed, true);
+    const Image edges = render_edges(s), image = render(s);
+    double bg[3];
+    background_rgb(s.background, bg);
+    int on = 0, on_object = 0;
+    for (size_t p = 0; p < edges.rgb.size(); p += 3) {
+      const uint8_t v = edges.rgb[p];
+      ASSERT_TRUE(v == 0 || v == 255) << int(v);
+      ASSERT_TRUE(edges.rgb[p + 1] == v && edges.rgb[p + 2] == v);
+      if (v == 0) continue;
+      ++on;
+      double diff = 0;
+      for (int k = 0; k < 3; ++k) diff = std::max(diff, std::abs(image.rgb[p + k] - bg[k]));
+      on_object += diff > 10;
+    }
+    EXPECT_GT(on, 20) << seed;
+    EXPECT_GE(on_object, on * 95 / 100) << seed;  // edges sit on the objects, not the background
+    if (s.count < 3) {
+      Scene more = s;
+      more.count = s.count + 1;
+      int more_on = 0;
+      for (uint8_t v : render_edges(more).rgb) more_on += v == 255;
+      EXPECT_GT(more_on, 3 * on) << seed;  // three channels per pixel
+    }
+  }
 }
 
 TEST(TinyWorldScene, HeldOutCombinationsNeverReachTraining) {

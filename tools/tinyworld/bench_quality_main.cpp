@@ -5,9 +5,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "bench.h"
 #include "cli_experts.h"
+#include "core/error.h"
 #include "pangu_draw/pangu_draw.h"
+#include "render.h"
 
 namespace tw = pangu_draw::tinyworld;
 
@@ -19,6 +23,8 @@ struct Args {
   float cfg = 7.5f;
   int64_t seed = 0;
   bool json = false, naive_latent_resize = false;
+  std::string controlnet, control = "truth";  // edge maps of the prompt's scene or another's
+  float control_scale = 1.0f;
   tw::BenchOptions bench;
   pangu_draw::cli::ExpertArgs experts;  // the run's plan, as pangu-draw generate takes it
 };
@@ -35,6 +41,59 @@ std::vector<std::string> split_langs(const std::string& s) {
   return out;
 }
 
+// Edge-map control images, one per held-out scene: the prompt's own scene ("truth") or the next
+// scene of the list ("swap": another shape, size, count or position than the prompt says, to
+// measure whom the image follows). Written to a temporary folder removed at exit.
+struct Controls {
+  std::vector<tw::Scene> scenes;  // the control image's scene, per prompt index
+  std::string dir;
+  Controls(const Args& a, const tw::BenchOptions& opts) {
+    if (a.controlnet.empty()) return;
+    PD_CHECK(a.control == "truth" || a.control == "swap", Usage,
+             "--control must be truth or swap, got '" << a.control << "'");
+    const auto heldout = tw::heldout_scenes(opts.prompts);
+    const size_t n = heldout.size();
+    for (size_t i = 0; i < n; ++i) scenes.push_back(heldout[a.control == "swap" ? (i + 1) % n : i]);
+    const std::string name = "pangu_bench_controls_" + std::to_string(getpid());
+    dir = (std::filesystem::temp_directory_path() / name).string();
+    std::filesystem::create_directories(dir);
+    for (size_t i = 0; i < n; ++i)
+      pangu_draw::write_png(path(int(i)), tw::render_edges(scenes[i], opts.size), "", true);
+  }
+  ~Controls() {
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+  }
+  std::string path(int i) const { return dir + "/edges_" + std::to_string(i) + ".png"; }
+};
+
+// How often the images show the control scene's shape, size, count and position (with "swap",
+// against how often the prompt's scene and the control scene agree by themselves).
+struct Adherence {
+  std::array<int, 4> follows{}, coincide{};
+  int images = 0;
+  static constexpr int kCats[4] = {0, 2, 3, 4};  // shape, size, count, position (kCategoryNames)
+  void add(const tw::Detection& d, const tw::Scene& control, const tw::Scene& prompt) {
+    const auto m = tw::matches(d, control);
+    tw::Detection asked;  // what the prompt says, as a detection
+    asked.count = prompt.count, asked.shape = prompt.shape, asked.size = prompt.size;
+    asked.position = prompt.position;
+    const auto same = tw::matches(asked, control);
+    for (int k = 0; k < 4; ++k) follows[k] += m[kCats[k]], coincide[k] += same[kCats[k]];
+    ++images;
+  }
+  std::string text() const {
+    std::string out = "control adherence (image shows the control's attribute; prompt and control agree):\n";
+    char line[128];
+    for (int k = 0; k < 4; ++k) {
+      std::snprintf(line, sizeof line, "  %-10s %.3f  (%.3f)\n", tw::kCategoryNames[kCats[k]],
+                    double(follows[k]) / std::max(images, 1), double(coincide[k]) / std::max(images, 1));
+      out += line;
+    }
+    return out;
+  }
+};
+
 int run(const Args& a) {
   pangu_draw::LoadOptions load;
   load.threads = a.threads;
@@ -50,14 +109,22 @@ int run(const Args& a) {
   base.sampler = a.sampler;
   base.naive_latent_resize = a.naive_latent_resize;
   pangu_draw::cli::apply_expert_flags(a.experts, base);
+  const Controls controls(a, opts);
+  Adherence adherence;
   auto generate = [&](const std::string& prompt, int index) {
     pangu_draw::Request req = base;
     req.prompt = prompt;
     req.seed = a.seed + index;
+    if (!controls.dir.empty()) {
+      req.controlnet_path = a.controlnet;
+      req.control_image_path = controls.path(index);
+      req.control_scale = a.control_scale;
+    }
     return pipe.generate(req).images.at(0);
   };
-  auto save = [&](const pangu_draw::Image& img, const tw::Scene&, const std::string& lang,
+  auto save = [&](const pangu_draw::Image& img, const tw::Scene& scene, const std::string& lang,
                   int index, const tw::Detection& d) {
+    if (!controls.dir.empty()) adherence.add(d, controls.scenes.at(size_t(index)), scene);
     if (a.save_dir.empty()) return;
     const std::string path = a.save_dir + "/" + lang + "_" + std::to_string(index) + ".png";
     pangu_draw::write_png(path, img, tw::to_json(d).dump());
@@ -67,6 +134,7 @@ int run(const Args& a) {
     std::printf("%s\n", report.to_json().dump(2).c_str());
   else
     std::printf("%s", report.to_text().c_str());
+  if (!controls.dir.empty() && !a.json) std::printf("%s", adherence.text().c_str());
   if (!a.json_out.empty()) std::ofstream(a.json_out) << report.to_json().dump(2) << "\n";
   return 0;
 }
@@ -95,6 +163,12 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-style-prefix", a.bench.style_prefix, "Prompts without the style word");
   app.add_flag("--naive-latent-resize", a.naive_latent_resize,
                "Hand latents between sizes by resizing z_t (comparison only)");
+  app.add_option("--controlnet", a.controlnet,
+                 "An edge-map ControlNet: every prompt gets a control image (see --control)");
+  app.add_option("--control", a.control,
+                 "truth: the prompt's own scene's edges; swap: another held-out scene's (measures "
+                 "whether images follow the edges or the text)");
+  app.add_option("--control-scale", a.control_scale, "ControlNet conditioning scale");
   pangu_draw::cli::add_expert_flags(app, a.experts);
   try {
     app.parse(argc, argv);

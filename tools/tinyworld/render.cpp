@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 
@@ -137,6 +138,32 @@ Image render(const Scene& s, int size) {
   PD_CHECK(size >= 16, Usage, "tinyworld: image size must be >= 16, got " << size);
   if (!s.lowres) return Renderer(s, size, 3).draw();
   return upscale_nearest(Renderer(s, size / 2, 1).draw(), size);  // hard pixels, no blending
+}
+
+Image render_edges(const Scene& s, int size) {
+  PD_CHECK(size >= 16, Usage, "tinyworld: image size must be >= 16, got " << size);
+  double xs[kMaxCount], ys[kMaxCount];
+  object_centres(s, xs, ys);
+  const double r = s.size == Size::Small ? kRadiusSmall : kRadiusLarge;
+  std::vector<uint8_t> mask(static_cast<size_t>(size) * size, 0);  // object at the pixel centre
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x)
+      for (int i = 0; i < s.count; ++i)
+        if (inside(s.shape, ((x + 0.5) / size - xs[i]) / r, ((y + 0.5) / size - ys[i]) / r))
+          mask[static_cast<size_t>(y) * size + x] = 1;
+  auto at = [&](int x, int y) {
+    return x < 0 || y < 0 || x >= size || y >= size ? 0 : mask[static_cast<size_t>(y) * size + x];
+  };
+  Image img;
+  img.width = img.height = size;
+  img.rgb.assign(static_cast<size_t>(size) * size * 3, 0);
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) {
+      const bool edge = at(x, y) && (!at(x - 1, y) || !at(x + 1, y) || !at(x, y - 1) || !at(x, y + 1));
+      if (edge)
+        for (int k = 0; k < 3; ++k) img.rgb[(static_cast<size_t>(y) * size + x) * 3 + k] = 255;
+    }
+  return img;
 }
 
 }  // namespace pangu_draw::tinyworld

@@ -23,4 +23,9 @@ void object_centres(const Scene& s, double xs[kMaxCount], double ys[kMaxCount]);
 // Renders `s` as a size x size RGB image (size >= 16).
 Image render(const Scene& s, int size = 64);
 
+// The scene's edge map, a ControlNet's control image: white (255) one-pixel outlines of the
+// objects on black, size x size RGB (size >= 16). It fixes shape, size, count and position,
+// not colour, texture, style or background.
+Image render_edges(const Scene& s, int size = 64);
+
 }  // namespace pangu_draw::tinyworld

@@ -7,9 +7,14 @@
 #      texture (t < T_s, full-resolution scenes only); then a second phase of each continuing
 #      from the first (new scenes, half the learning rate) that saves the weights' moving average;
 #   3. models/tiny = the structure model + unet_texture/ + "time_decoupled" in model_index.json,
-#      all weights as F16 (~27 MB), styles.json with the captions' style prefixes.
-# The text encoders and tokenizers are the pangu fixture's (random weights, frozen): the UNets
-# learn from their deterministic features. Usage: tools/train/make_tiny.sh [OUT_DIR]
+#      all weights as F16, styles.json with the captions' style prefixes;
+#   4. its own bilingual text encoder (make_text_encoder.sh: a SentencePiece tokenizer trained on
+#      the captions and an encoder distilled from the teacher encoders the UNets learned from),
+#      replacing the teacher's two encoders;
+#   5. the edge-map ControlNet (make_controlnet.sh) into controlnet_edges/ (~28 MB in all).
+# The UNets train on the pangu fixture's text encoders (random weights, frozen: the UNets learn
+# from their deterministic features); step 4 then distils them into the model's own encoder.
+# Usage: tools/train/make_tiny.sh [OUT_DIR]
 # FROM_MODEL=models/tiny runs only the second phase, continuing from that model's F16 VAE and UNets
 # (what the shipped model's second phase did; its first-phase logs are not kept, so the loss figure
 # of such a run is loss_phase2.svg and loss.svg stays).
@@ -94,5 +99,7 @@ else
     $(for ((j = 1; j <= i; j++)); do echo "vae-$j=$WORK/vae$j.log"; done)
 fi
 "$TRAIN" cast-f16 "$OUT"  # text encoders and VAE as F16 too (UNets are saved so)
+TEACHER="$BASE" tools/train/make_text_encoder.sh "$OUT"
+tools/train/make_controlnet.sh "$OUT"
 du -sh "$OUT"
 echo "model: $OUT (score it: $BUILD/pangu-draw-bench-quality -m $OUT -n 100)"

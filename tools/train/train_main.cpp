@@ -1,6 +1,7 @@
 // train_main.cpp: `pangu-draw-train`: `vae` trains an AutoencoderKL on TinyWorld images; `unet`
 // trains a UNet from random init with a base model's frozen text encoders (and a trained VAE),
-// writing a diffusers folder that Pipeline::load reads.
+// writing a diffusers folder that Pipeline::load reads; `tokenizer` and `text-encoder` train the
+// bilingual SentencePiece tokenizer and text encoder that replace the base model's encoders.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,8 @@
 #include "checker.h"
 #include "core/runtime.h"
 #include "io/safetensors.h"
+#include "controlnet_trainer.h"
+#include "text_encoder_trainer.h"
 #include "trainer.h"
 #include "vae_trainer.h"
 
@@ -102,6 +105,87 @@ CLI::App* add_vae_command(CLI::App& app, pangu_draw::train::VaeTrainConfig& v, L
   return cmd;
 }
 
+struct TextEncoderJob {
+  pangu_draw::train::TextEncoderTrainConfig config;
+  Loop loop;
+  std::string out;
+  bool f16 = false;
+};
+
+CLI::App* add_text_encoder_command(CLI::App& app, TextEncoderJob& j) {
+  auto* cmd = app.add_subcommand(
+      "text-encoder", "Distil a teacher model's conditioning into a bilingual encoder (both "
+                      "languages -> the English caption's conditioning); writes a text_encoder/ folder");
+  cmd->add_option("--teacher", j.config.teacher_model, "Model whose text encoders are imitated")
+      ->required();
+  cmd->add_option("--tokenizer", j.config.tokenizer_dir, "The student's tokenizer folder")->required();
+  cmd->add_option("--config", j.config.encoder_config, "The student's config.json")->required();
+  cmd->add_option("-o,--out", j.out, "Output text_encoder/ folder")->required();
+  cmd->add_option("--batch", j.config.batch, "Captions per step");
+  cmd->add_option("--lr", j.config.lr, "AdamW learning rate (cosine decay to 10 % over --steps)");
+  cmd->add_option("--zh-fraction", j.config.zh_fraction, "Share of Chinese captions");
+  cmd->add_option("--seed", j.config.seed, "Seed (data and init)");
+  cmd->add_flag("--save-f16", j.f16, "Write the weights as F16");
+  add_loop_options(cmd, j.loop);
+  return cmd;
+}
+
+void print_eval(const pangu_draw::train::TextEncoderEval& e) {
+  std::fprintf(stderr,
+               "held-out relative error: context en %.4f zh %.4f, pooled en %.4f zh %.4f, "
+               "empty prompt %.4f\n",
+               e.context_en, e.context_zh, e.pooled_en, e.pooled_zh, e.empty);
+}
+
+void train_text_encoder(TextEncoderJob& j) {
+  pangu_draw::core::configure_threads(j.loop.threads);
+  j.config.total_steps = j.loop.steps;
+  pangu_draw::train::TextEncoderTrainer t(j.config);
+  std::fprintf(stderr, "text encoder parameters %lld\n", static_cast<long long>(t.parameter_count()));
+  print_eval(t.evaluate(0xe7a1, 64));
+  run_loop(
+      j.loop, j.out, [&] { return t.step(); }, [&](const std::string& dir) { t.save(dir, j.f16); });
+  print_eval(t.evaluate(0xe7a1, 64));
+  std::fprintf(stderr, "wrote %s\n", j.out.c_str());
+}
+
+struct ControlNetJob {
+  pangu_draw::train::ControlNetTrainConfig config;
+  Loop loop;
+  std::string out;
+  bool f16 = false;
+};
+
+CLI::App* add_controlnet_command(CLI::App& app, ControlNetJob& j) {
+  auto* cmd = app.add_subcommand(
+      "controlnet", "Train an edge-map ControlNet for a model (both generators of its plan); "
+                    "writes a controlnet folder");
+  cmd->add_option("--model", j.config.model, "The model whose UNets it guides")->required();
+  cmd->add_option("-o,--out", j.out, "Output controlnet folder")->required();
+  cmd->add_option("--batch", j.config.batch, "Batch size");
+  cmd->add_option("--lr", j.config.lr, "AdamW learning rate");
+  cmd->add_option("--caption-dropout", j.config.caption_dropout, "Share of empty prompts");
+  cmd->add_option("--seed", j.config.seed, "Seed (data and init)");
+  cmd->add_flag("--save-f16", j.f16, "Write the weights as F16");
+  add_loop_options(cmd, j.loop);
+  return cmd;
+}
+
+void train_controlnet(const ControlNetJob& j) {
+  pangu_draw::core::configure_threads(j.loop.threads);
+  pangu_draw::train::ControlNetTrainer t(j.config);
+  auto report = [&](const char* when) {
+    std::fprintf(stderr, "%s: held-out loss with edges %.5f, UNets alone %.5f\n", when,
+                 t.eval_loss(0xe7a1, 16, true), t.eval_loss(0xe7a1, 16, false));
+  };
+  std::fprintf(stderr, "controlnet parameters %lld\n", static_cast<long long>(t.parameter_count()));
+  report("before");
+  run_loop(
+      j.loop, j.out, [&] { return t.step(); }, [&](const std::string& dir) { t.save(dir, j.f16); });
+  report("after");
+  std::fprintf(stderr, "wrote %s\n", j.out.c_str());
+}
+
 void train_unet(const pangu_draw::train::TrainConfig& u, const Loop& l, const std::string& out) {
   pangu_draw::core::configure_threads(l.threads);
   pangu_draw::train::Trainer t(u);
@@ -170,6 +254,20 @@ int main(int argc, char** argv) {
   check_cmd->add_option("vae", check_dir, "vae/ folder")->required();
   check_cmd->add_option("-n", check_n, "Held-out scenes");
   check_cmd->add_option("--size", v.size, "Image size");
+  ControlNetJob cn;
+  auto* cn_cmd = add_controlnet_command(app, cn);
+  TextEncoderJob te;
+  auto* te_cmd = add_text_encoder_command(app, te);
+  std::string tok_dir;
+  int tok_vocab = 256, tok_sentences = 20000;
+  uint64_t tok_seed = 0;
+  auto* tok_cmd = app.add_subcommand(
+      "tokenizer", "Train a SentencePiece tokenizer on English + Chinese TinyWorld captions");
+  tok_cmd->add_option("-o,--out", tok_dir, "Output tokenizer/ folder")->required();
+  tok_cmd->add_option("--vocab-size", tok_vocab, "Pieces (an upper bound: fewer when the captions "
+                                                 "need fewer)");
+  tok_cmd->add_option("--sentences", tok_sentences, "Training scenes (two captions each)");
+  tok_cmd->add_option("--seed", tok_seed, "Seed");
   std::string cast_dir;
   auto* cast_cmd = app.add_subcommand("cast-f16", "Store a model folder's F32 weights as F16");
   cast_cmd->add_option("dir", cast_dir, "Model folder")->required();
@@ -183,6 +281,9 @@ int main(int argc, char** argv) {
     if (vae_cmd->parsed()) train_vae(v, vl, out);
     if (check_cmd->parsed()) check_vae(check_dir, check_n, v.size);
     if (cast_cmd->parsed()) cast_to_f16(cast_dir);
+    if (te_cmd->parsed()) train_text_encoder(te);
+    if (cn_cmd->parsed()) train_controlnet(cn);
+    if (tok_cmd->parsed()) pangu_draw::train::train_caption_tokenizer(tok_dir, tok_vocab, tok_sentences, tok_seed);
     return 0;
   } catch (const pangu_draw::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -19,8 +19,6 @@ namespace pangu_draw::train {
 
 namespace fs = std::filesystem;
 
-namespace {
-
 torch::Tensor alphas_cumprod(const io::JsonConfig& sched) {
   const int64_t n = sched.get_int("num_train_timesteps", 1000);
   const double b0 = sched.get_double("beta_start", 0.00085),
@@ -44,8 +42,6 @@ torch::Tensor image_tensor(const Image& img) {
                             torch::kUInt8);
   return t.permute({2, 0, 1}).to(torch::kFloat).div(127.5).sub(1.0);
 }
-
-}  // namespace
 
 Trainer::Trainer(const TrainConfig& config) : config_(config) {
   const auto layout = io::ModelLayout::open(config.base_model);

@@ -8,11 +8,21 @@
 #include <memory>
 #include <string>
 
+#include "pangu_draw/pangu_draw.h"
 #include "text_encoders/conditioner.h"
 #include "unet/unet_2d_condition.h"
 #include "vae/autoencoder_kl.h"
 
+namespace pangu_draw::io {
+class JsonConfig;
+}
+
 namespace pangu_draw::train {
+
+// alpha_bar_t of a diffusers scheduler config (scaled_linear or linear betas, epsilon prediction).
+torch::Tensor alphas_cumprod(const io::JsonConfig& scheduler_config);
+// An RGB image as [3, H, W] in [-1, 1].
+torch::Tensor image_tensor(const Image& img);
 
 struct TrainConfig {
   std::string base_model;   // diffusers folder: vae/, text_encoder*/, tokenizer*/, scheduler/
