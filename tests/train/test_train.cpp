@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -231,19 +232,25 @@ TEST(ControlNetTrainer, StartsNeutralLearnsFromEdgesAndSavesInDiffusersLayout) {
 }
 
 // The shipped model's bilingual encoder: a Chinese caption and its English translation condition
-// the UNets alike (the distance between them is small next to the distance between scenes).
+// the UNets alike — their distance is small next to the distance between scenes, and far below
+// that of the teacher encoders it was distilled from (which read the two languages apart).
 TEST(EmbeddedTextEncoder, ChineseAndEnglishCaptionsConditionAlike) {
-  const auto cond = text_encoders::load_conditioner(io::ModelLayout::open(PD_TINY_MODEL));
-  std::vector<torch::Tensor> en, zh;
-  for (uint64_t seed = 0; seed < 24; ++seed) {
-    const auto scene = tinyworld::sample_scene(seed, true);
-    en.push_back(cond->encode(tinyworld::caption_en(scene), 64, 64).context);
-    zh.push_back(cond->encode(tinyworld::caption_zh(scene), 64, 64).context);
-  }
-  const auto e = torch::cat(en), z = torch::cat(zh);
-  const double gap = (e - z).pow(2).sum().item<double>();
-  const double spread = (e - e.mean(0, true)).pow(2).sum().item<double>();
-  EXPECT_LT(gap, 0.1 * spread) << "zh-en gap " << gap << " vs spread between scenes " << spread;
+  auto gap_over_spread = [](const std::string& model) {
+    const auto cond = text_encoders::load_conditioner(io::ModelLayout::open(model));
+    std::vector<torch::Tensor> en, zh;
+    for (uint64_t seed = 0; seed < 24; ++seed) {
+      const auto scene = tinyworld::sample_scene(seed, true);
+      en.push_back(cond->encode(tinyworld::caption_en(scene), 64, 64).context);
+      zh.push_back(cond->encode(tinyworld::caption_zh(scene), 64, 64).context);
+    }
+    const auto e = torch::cat(en), z = torch::cat(zh);
+    return ((e - z).pow(2).sum() / (e - e.mean(0, true)).pow(2).sum()).item<double>();
+  };
+  const double student = gap_over_spread(PD_TINY_MODEL);
+  const double teacher = gap_over_spread(model_dir("pangu"));
+  std::cout << "zh-en gap / between-scene spread: embedded " << student << ", teacher " << teacher << "\n";
+  EXPECT_LT(student, 0.2);
+  EXPECT_LT(student, 0.1 * teacher);
 }
 
 // OpenBLAS falls back to a generic kernel on this project's CPUs: 2.4 s instead of 1.0 s per

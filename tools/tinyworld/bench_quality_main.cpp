@@ -82,6 +82,13 @@ struct Adherence {
     for (int k = 0; k < 4; ++k) follows[k] += m[kCats[k]], coincide[k] += same[kCats[k]];
     ++images;
   }
+  nlohmann::json to_json() const {
+    nlohmann::json j = {{"images", images}};
+    for (int k = 0; k < 4; ++k)
+      j[tw::kCategoryNames[kCats[k]]] = {{"follows_control", double(follows[k]) / std::max(images, 1)},
+                                         {"prompt_agrees", double(coincide[k]) / std::max(images, 1)}};
+    return j;
+  }
   std::string text() const {
     std::string out = "control adherence (image shows the control's attribute; prompt and control agree):\n";
     char line[128];
@@ -130,12 +137,13 @@ int run(const Args& a) {
     pangu_draw::write_png(path, img, tw::to_json(d).dump());
   };
   const tw::BenchReport report = tw::run_bench(opts, generate, save);
+  nlohmann::json j = report.to_json();
+  if (!controls.dir.empty()) j["control_adherence"] = adherence.to_json();
   if (a.json)
-    std::printf("%s\n", report.to_json().dump(2).c_str());
+    std::printf("%s\n", j.dump(2).c_str());
   else
-    std::printf("%s", report.to_text().c_str());
-  if (!controls.dir.empty() && !a.json) std::printf("%s", adherence.text().c_str());
-  if (!a.json_out.empty()) std::ofstream(a.json_out) << report.to_json().dump(2) << "\n";
+    std::printf("%s%s", report.to_text().c_str(), controls.dir.empty() ? "" : adherence.text().c_str());
+  if (!a.json_out.empty()) std::ofstream(a.json_out) << j.dump(2) << "\n";
   return 0;
 }
 
