@@ -140,8 +140,10 @@ Image render(const Scene& s, int size) {
   return upscale_nearest(Renderer(s, size / 2, 1).draw(), size);  // hard pixels, no blending
 }
 
-Image render_edges(const Scene& s, int size) {
+Image render_edges(const Scene& s, int size, int only_object) {
   PD_CHECK(size >= 16, Usage, "tinyworld: image size must be >= 16, got " << size);
+  PD_CHECK(only_object < s.count, Usage,
+           "tinyworld: object " << only_object << " of a group of " << s.count << " objects");
   double xs[kMaxCount], ys[kMaxCount];
   object_centres(s, xs, ys);
   const double r = s.size == Size::Small ? kRadiusSmall : kRadiusLarge;
@@ -149,7 +151,8 @@ Image render_edges(const Scene& s, int size) {
   for (int y = 0; y < size; ++y)
     for (int x = 0; x < size; ++x)
       for (int i = 0; i < s.count; ++i)
-        if (inside(s.shape, ((x + 0.5) / size - xs[i]) / r, ((y + 0.5) / size - ys[i]) / r))
+        if ((only_object < 0 || i == only_object) &&
+            inside(s.shape, ((x + 0.5) / size - xs[i]) / r, ((y + 0.5) / size - ys[i]) / r))
           mask[static_cast<size_t>(y) * size + x] = 1;
   auto at = [&](int x, int y) {
     return x < 0 || y < 0 || x >= size || y >= size ? 0 : mask[static_cast<size_t>(y) * size + x];

@@ -25,7 +25,8 @@ Image render(const Scene& s, int size = 64);
 
 // The scene's edge map, a ControlNet's control image: white (255) one-pixel outlines of the
 // objects on black, size x size RGB (size >= 16). It fixes shape, size, count and position,
-// not colour, texture, style or background.
-Image render_edges(const Scene& s, int size = 64);
+// not colour, texture, style or background. only_object >= 0 draws that object of the group alone
+// (a part of the layout, e.g. one control image per Coop-Diffusion expert).
+Image render_edges(const Scene& s, int size = 64, int only_object = -1);
 
 }  // namespace pangu_draw::tinyworld

@@ -1,5 +1,6 @@
 // tinyworld_main.cpp: the `tinyworld` data tool: generate a captioned training/held-out set,
-// write the held-out prompt list, or run the attribute checker on image files.
+// write the held-out prompt list, write a held-out scene's edge map, or run the attribute checker
+// on image files.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -53,6 +54,14 @@ void run_prompts(const std::string& out, int count) {
   for (int i = 0; i < count; ++i) f << tw::prompt_record(scenes[i], i).dump() << "\n";
 }
 
+// The edge map (ControlNet control image) of held-out prompt `index` of the benchmark's list.
+void run_edges(int index, int object, int size, const std::string& out) {
+  PD_CHECK(index >= 0, Usage, "--index must be >= 0, got " << index);
+  const auto scenes = tw::heldout_scenes(index + 1);
+  pangu_draw::write_png(out, tw::render_edges(scenes[index], size, object),
+                        tw::prompt_record(scenes[index], index).dump());
+}
+
 void run_check(const std::vector<std::string>& files, bool json) {
   for (const auto& path : files) {
     const tw::Detection d = tw::check(pangu_draw::io::read_image(path));
@@ -81,6 +90,14 @@ int main(int argc, char** argv) {
   auto* prompts_cmd = app.add_subcommand("prompts", "Write the held-out prompt list (JSONL)");
   prompts_cmd->add_option("-o,--out", prompts_out, "Output file")->required();
   prompts_cmd->add_option("-n,--count", prompts_count, "Number of prompts");
+  int edges_index = 0, edges_object = -1, edges_size = 64;
+  std::string edges_out;
+  auto* edges_cmd = app.add_subcommand(
+      "edges", "Write the edge map (ControlNet control image) of a held-out prompt's scene");
+  edges_cmd->add_option("-i,--index", edges_index, "Held-out prompt index (as in heldout_prompts.jsonl)");
+  edges_cmd->add_option("--object", edges_object, "Only this object of the group (0-based; -1: all)");
+  edges_cmd->add_option("--size", edges_size, "Image size in pixels");
+  edges_cmd->add_option("-o,--out", edges_out, "Output PNG")->required();
   std::vector<std::string> files;
   bool json = false;
   auto* check_cmd = app.add_subcommand("check", "Say what TinyWorld attributes images show");
@@ -95,6 +112,7 @@ int main(int argc, char** argv) {
     if (gen_cmd->parsed()) run_generate(gen);
     if (prompts_cmd->parsed()) run_prompts(prompts_out, prompts_count);
     if (check_cmd->parsed()) run_check(files, json);
+    if (edges_cmd->parsed()) run_edges(edges_index, edges_object, edges_size, edges_out);
     return 0;
   } catch (const pangu_draw::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

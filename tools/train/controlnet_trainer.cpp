@@ -12,6 +12,7 @@
 #include "io/json_config.h"
 #include "io/model_layout.h"
 #include "io/safetensors.h"
+#include "io/state_dict.h"
 #include "render.h"
 #include "scene.h"
 #include "trainer.h"
@@ -87,7 +88,13 @@ ControlNetTrainer::ControlNetTrainer(const ControlNetTrainConfig& config) : conf
   torch::manual_seed(config.seed);
   controlnet_ = unet::ControlNetModel(
       unet::ControlNetConfig::from_json(io::JsonConfig(json_, config.model + "/controlnet")));
-  init_from_unet(controlnet_, structure_);
+  if (config.init_dir.empty()) {
+    init_from_unet(controlnet_, structure_);
+  } else {
+    torch::NoGradGuard no_grad;
+    const io::WeightSource weights(io::SafetensorsFile::open(io::find_weights_file(config.init_dir)));
+    io::load_into(*controlnet_, weights, "controlnet", torch::kFloat);
+  }
   controlnet_->train();
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       controlnet_->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(1e-2));

@@ -25,6 +25,7 @@ struct ControlNetTrainConfig {
   double lr = 5e-4;
   double caption_dropout = 0.2;  // share trained with the empty prompt: the edges alone
   double zh_fraction = 0.5;
+  std::string init_dir;  // continue from this controlnet folder's weights ("": from the UNet)
   uint64_t seed = 0;
 };
 

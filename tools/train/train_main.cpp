@@ -105,12 +105,16 @@ CLI::App* add_vae_command(CLI::App& app, pangu_draw::train::VaeTrainConfig& v, L
   return cmd;
 }
 
-struct TextEncoderJob {
-  pangu_draw::train::TextEncoderTrainConfig config;
+// A trainer's config, its loop, the output folder and whether to save F16 weights.
+template <typename Config>
+struct Job {
+  Config config;
   Loop loop;
   std::string out;
   bool f16 = false;
 };
+using TextEncoderJob = Job<pangu_draw::train::TextEncoderTrainConfig>;
+using ControlNetJob = Job<pangu_draw::train::ControlNetTrainConfig>;
 
 CLI::App* add_text_encoder_command(CLI::App& app, TextEncoderJob& j) {
   auto* cmd = app.add_subcommand(
@@ -149,13 +153,6 @@ void train_text_encoder(TextEncoderJob& j) {
   std::fprintf(stderr, "wrote %s\n", j.out.c_str());
 }
 
-struct ControlNetJob {
-  pangu_draw::train::ControlNetTrainConfig config;
-  Loop loop;
-  std::string out;
-  bool f16 = false;
-};
-
 CLI::App* add_controlnet_command(CLI::App& app, ControlNetJob& j) {
   auto* cmd = app.add_subcommand(
       "controlnet", "Train an edge-map ControlNet for a model (both generators of its plan); "
@@ -165,6 +162,7 @@ CLI::App* add_controlnet_command(CLI::App& app, ControlNetJob& j) {
   cmd->add_option("--batch", j.config.batch, "Batch size");
   cmd->add_option("--lr", j.config.lr, "AdamW learning rate");
   cmd->add_option("--caption-dropout", j.config.caption_dropout, "Share of empty prompts");
+  cmd->add_option("--init", j.config.init_dir, "Continue from this controlnet folder's weights");
   cmd->add_option("--seed", j.config.seed, "Seed (data and init)");
   cmd->add_flag("--save-f16", j.f16, "Write the weights as F16");
   add_loop_options(cmd, j.loop);
