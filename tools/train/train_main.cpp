@@ -134,6 +134,23 @@ CLI::App* add_text_encoder_command(CLI::App& app, TextEncoderJob& j) {
   return cmd;
 }
 
+struct TokenizerJob {
+  std::string out;
+  int vocab = 256, sentences = 20000;
+  uint64_t seed = 0;
+};
+
+CLI::App* add_tokenizer_command(CLI::App& app, TokenizerJob& j) {
+  auto* cmd = app.add_subcommand(
+      "tokenizer", "Train a SentencePiece tokenizer on English + Chinese TinyWorld captions");
+  cmd->add_option("-o,--out", j.out, "Output tokenizer/ folder")->required();
+  cmd->add_option("--vocab-size", j.vocab, "Pieces (an upper bound: fewer when the captions "
+                                           "need fewer)");
+  cmd->add_option("--sentences", j.sentences, "Training scenes (two captions each)");
+  cmd->add_option("--seed", j.seed, "Seed");
+  return cmd;
+}
+
 void print_eval(const pangu_draw::train::TextEncoderEval& e) {
   std::fprintf(stderr,
                "held-out relative error: context en %.4f zh %.4f, pooled en %.4f zh %.4f, "
@@ -256,16 +273,8 @@ int main(int argc, char** argv) {
   auto* cn_cmd = add_controlnet_command(app, cn);
   TextEncoderJob te;
   auto* te_cmd = add_text_encoder_command(app, te);
-  std::string tok_dir;
-  int tok_vocab = 256, tok_sentences = 20000;
-  uint64_t tok_seed = 0;
-  auto* tok_cmd = app.add_subcommand(
-      "tokenizer", "Train a SentencePiece tokenizer on English + Chinese TinyWorld captions");
-  tok_cmd->add_option("-o,--out", tok_dir, "Output tokenizer/ folder")->required();
-  tok_cmd->add_option("--vocab-size", tok_vocab, "Pieces (an upper bound: fewer when the captions "
-                                                 "need fewer)");
-  tok_cmd->add_option("--sentences", tok_sentences, "Training scenes (two captions each)");
-  tok_cmd->add_option("--seed", tok_seed, "Seed");
+  TokenizerJob tok;
+  auto* tok_cmd = add_tokenizer_command(app, tok);
   std::string cast_dir;
   auto* cast_cmd = app.add_subcommand("cast-f16", "Store a model folder's F32 weights as F16");
   cast_cmd->add_option("dir", cast_dir, "Model folder")->required();
@@ -281,7 +290,8 @@ int main(int argc, char** argv) {
     if (cast_cmd->parsed()) cast_to_f16(cast_dir);
     if (te_cmd->parsed()) train_text_encoder(te);
     if (cn_cmd->parsed()) train_controlnet(cn);
-    if (tok_cmd->parsed()) pangu_draw::train::train_caption_tokenizer(tok_dir, tok_vocab, tok_sentences, tok_seed);
+    if (tok_cmd->parsed())
+      pangu_draw::train::train_caption_tokenizer(tok.out, tok.vocab, tok.sentences, tok.seed);
     return 0;
   } catch (const pangu_draw::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
