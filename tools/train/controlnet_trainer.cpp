@@ -127,10 +127,7 @@ ControlNetTrainer::Batch ControlNetTrainer::make_batch(uint64_t first_seed, int 
   Batch b;
   b.latents = vae_->to_latent(vae_->encode(torch::stack(images)).mean);
   b.hints = torch::stack(hints);
-  b.cond = text_encoders::Conditioning::cat(conds);
-  b.cond.context = b.cond.context.clone();  // out of inference mode
-  if (b.cond.pooled.defined()) b.cond.pooled = b.cond.pooled.clone();
-  if (b.cond.time_ids.defined()) b.cond.time_ids = b.cond.time_ids.clone();
+  b.cond = text_encoders::Conditioning::cat(conds);  // cat outside inference mode: plain tensors
   return b;
 }
 
@@ -194,10 +191,7 @@ double ControlNetTrainer::eval_loss(uint64_t seed, int n, bool with_control) {
 void ControlNetTrainer::save(const std::string& out_dir, bool f16) const {
   fs::create_directories(out_dir);
   std::ofstream(fs::path(out_dir) / "config.json") << json_.dump(2) << "\n";
-  io::NamedTensors tensors;
-  for (const auto& p : controlnet_->named_parameters())
-    tensors.emplace_back(p.key(), p.value().detach().to(f16 ? torch::kHalf : torch::kFloat));
-  for (const auto& b : controlnet_->named_buffers()) tensors.emplace_back(b.key(), b.value().detach());
+  const auto tensors = module_weights(*controlnet_, f16 ? torch::kHalf : torch::kFloat);
   io::save_safetensors((fs::path(out_dir) / "diffusion_pytorch_model.safetensors").string(), tensors,
                        {{"format", "pt"}, {"steps", std::to_string(steps_)}});
 }

@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "scene.h"
 #include "tokenizers/spm.h"
+#include "trainer.h"
 
 namespace pangu_draw::train {
 
@@ -131,7 +132,7 @@ TextEncoderTrainer::Targets TextEncoderTrainer::teacher(
   const auto all = text_encoders::Conditioning::cat(conds);
   PD_CHECK(all.pooled.defined(), Input,
            config_.teacher_model << ": the teacher has no pooled text vector to imitate");
-  return {all.context.clone(), all.pooled.clone()};  // out of inference mode
+  return {all.context, all.pooled};  // cat ran outside inference mode: plain tensors
 }
 
 std::pair<torch::Tensor, torch::Tensor> TextEncoderTrainer::student(
@@ -186,9 +187,7 @@ TextEncoderEval TextEncoderTrainer::evaluate(uint64_t seed, int n) {
 void TextEncoderTrainer::save(const std::string& out_dir, bool f16) const {
   fs::create_directories(out_dir);
   std::ofstream(fs::path(out_dir) / "config.json") << json_.dump(2) << "\n";
-  io::NamedTensors tensors;
-  for (const auto& p : student_->named_parameters())
-    tensors.emplace_back(p.key(), p.value().detach().to(f16 ? torch::kHalf : torch::kFloat));
+  const auto tensors = module_weights(*student_, f16 ? torch::kHalf : torch::kFloat);
   io::save_safetensors((fs::path(out_dir) / "model.safetensors").string(), tensors,
                        {{"format", "pt"}, {"steps", std::to_string(steps_)}});
 }

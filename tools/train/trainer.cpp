@@ -43,6 +43,14 @@ torch::Tensor image_tensor(const Image& img) {
   return t.permute({2, 0, 1}).to(torch::kFloat).div(127.5).sub(1.0);
 }
 
+io::NamedTensors module_weights(const torch::nn::Module& module, torch::ScalarType dtype) {
+  io::NamedTensors tensors;
+  for (const auto& p : module.named_parameters())
+    tensors.emplace_back(p.key(), p.value().detach().to(dtype));
+  for (const auto& b : module.named_buffers()) tensors.emplace_back(b.key(), b.value().detach());
+  return tensors;
+}
+
 Trainer::Trainer(const TrainConfig& config) : config_(config) {
   const auto layout = io::ModelLayout::open(config.base_model);
   conditioner_ = text_encoders::load_conditioner(layout);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "io/safetensors.h"
 #include "pangu_draw/pangu_draw.h"
 #include "text_encoders/conditioner.h"
 #include "unet/unet_2d_condition.h"
@@ -23,6 +24,9 @@ namespace pangu_draw::train {
 torch::Tensor alphas_cumprod(const io::JsonConfig& scheduler_config);
 // An RGB image as [3, H, W] in [-1, 1].
 torch::Tensor image_tensor(const Image& img);
+// What a trained module saves: its parameters under their checkpoint names, cast to `dtype`,
+// then its buffers as they are.
+io::NamedTensors module_weights(const torch::nn::Module& module, torch::ScalarType dtype);
 
 struct TrainConfig {
   std::string base_model;   // diffusers folder: vae/, text_encoder*/, tokenizer*/, scheduler/
