@@ -21,7 +21,7 @@ BenchArgs& add_bench(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--steps", o.steps, "Timed runs of each component (after one counting run)")
       ->capture_default_str();
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = $OMP_NUM_THREADS if set, else all cores)")->capture_default_str();
   cmd->add_option("--dtype", o.dtype, "Weights and compute dtype: fp32 or bf16")
       ->capture_default_str();
   cmd->add_option("--vae-dtype", o.vae_dtype, "VAE dtype when it differs from --dtype (fp32)");

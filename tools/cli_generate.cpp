@@ -15,7 +15,7 @@ void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required)
       ->required()->group("Model");
   cmd->add_option("--config", a.load.config_dir, "Diffusers folder with configs for a single-file checkpoint")
       ->group("Model");
-  cmd->add_option("--threads", a.load.threads, "CPU threads (0 = all cores)")->capture_default_str()->group("Model");
+  cmd->add_option("--threads", a.load.threads, "CPU threads (0 = $OMP_NUM_THREADS if set, else all cores)")->capture_default_str()->group("Model");
   cmd->add_option("--dtype", a.load.dtype, "Compute dtype: fp32 or bf16")->capture_default_str()->group("Model");
   cmd->add_option("-p,--prompt", r.prompt, "What to draw (English or Chinese)")
       ->required(prompt_required)->group("Prompt");

@@ -22,7 +22,7 @@ struct BenchOptions {
   int width = 0, height = 0;    ///< 0: the architecture's native size
   int batch = 1;                ///< images per UNet call (x2 with CFG)
   int steps = 3;                ///< timed repetitions of each component
-  int threads = 0;              ///< 0: all cores
+  int threads = 0;              ///< 0: $OMP_NUM_THREADS if set, else all cores
   std::string dtype = "fp32";   ///< fp32 or bf16 (weights and compute)
   std::string vae_dtype;        ///< "" = dtype; "fp32" decodes in float32 under bf16
   bool channels_last = false;   ///< run convolutions on channels-last tensors

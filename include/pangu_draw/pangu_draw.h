@@ -43,7 +43,7 @@ struct Image {
 
 /// How to load a model.
 struct LoadOptions {
-  int threads = 0;              ///< 0: all cores of the machine
+  int threads = 0;              ///< 0: $OMP_NUM_THREADS if set, else all cores
   std::string dtype = "fp32";   ///< compute dtype: "fp32" or "bf16"
   std::string config_dir;       ///< for single-file checkpoints: a diffusers folder with configs
 };

@@ -7,7 +7,7 @@
 
 namespace pangu_draw::core {
 
-// Sets intra-op threads (0 = all cores) once per process; returns the count in use.
+// Sets intra-op threads (0 = $OMP_NUM_THREADS when set, else all cores); returns the count in use.
 int configure_threads(int threads);
 
 // "fp32" -> kFloat, "bf16" -> kBFloat16; anything else is a usage error.

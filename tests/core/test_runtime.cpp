@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "core/blas.h"
@@ -11,7 +13,25 @@
 
 namespace core = pangu_draw::core;
 
+// Restores an environment variable when the test ends (ctest sets OMP_NUM_THREADS=1).
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(const char* name) : name_(name) {
+    if (const char* v = std::getenv(name)) saved_ = v;
+  }
+  ~ScopedEnv() {
+    if (saved_) setenv(name_, saved_->c_str(), 1);
+    else unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> saved_;
+};
+
 TEST(Runtime, ThreadCountIsSetExplicitly) {
+  ScopedEnv keep("OMP_NUM_THREADS");
+  unsetenv("OMP_NUM_THREADS");
   const int all = static_cast<int>(std::thread::hardware_concurrency());
   EXPECT_EQ(core::configure_threads(0), all);
   EXPECT_EQ(at::get_num_threads(), all);
@@ -19,6 +39,21 @@ TEST(Runtime, ThreadCountIsSetExplicitly) {
   EXPECT_EQ(at::get_num_threads(), 1);
   EXPECT_THROW(core::configure_threads(-2), pangu_draw::Error);
   core::configure_threads(0);
+}
+
+// --threads 0 takes $OMP_NUM_THREADS when it is a positive number (processes run side by side
+// split the cores so); anything else in it falls back to all cores.
+TEST(Runtime, ZeroThreadsFollowsOmpNumThreads) {
+  ScopedEnv keep("OMP_NUM_THREADS");
+  const int all = static_cast<int>(std::thread::hardware_concurrency());
+  setenv("OMP_NUM_THREADS", "3", 1);
+  EXPECT_EQ(core::configure_threads(0), 3);
+  EXPECT_EQ(at::get_num_threads(), 3);
+  EXPECT_EQ(core::configure_threads(1), 1);  // an explicit count wins
+  for (const char* bad : {"0", "-1", "two", "2x", ""}) {
+    setenv("OMP_NUM_THREADS", bad, 1);
+    EXPECT_EQ(core::configure_threads(0), all) << "OMP_NUM_THREADS='" << bad << "'";
+  }
 }
 
 // OpenBLAS starts with a pool of one thread per core; the engine gives it one thread so that it

@@ -21,7 +21,7 @@ constexpr double kControlMinFollows = 0.75;
 TEST(TinyWorldBench, UntrainedModelScoresNearChance) {
   const auto [code, out] = run_command(std::string(PD_BENCH_PATH) + " --model " +
                                        model_dir("sd1") +
-                                       " --prompts 6 --steps 4 --real 64 --threads 2 --json");
+                                       " --prompts 6 --steps 4 --real 64 --threads 1 --json");
   ASSERT_EQ(code, 0) << out;
   const auto report = nlohmann::json::parse(out);
   EXPECT_EQ(report["all"]["images"], 12);  // 6 prompts x {en, zh}
@@ -39,7 +39,7 @@ TEST(TinyWorldBench, UntrainedModelScoresNearChance) {
 // has the full table (100 prompts per language); this is a 16-prompt sample of it.
 TEST(TinyWorldBench, EmbeddedModelDrawsWhatThePromptsSay) {
   const auto [code, out] = run_command(std::string(PD_BENCH_PATH) + " --model " + PD_TINY_MODEL +
-                                       " --prompts 16 --steps 20 --real 64 --threads 2 --json");
+                                       " --prompts 16 --steps 20 --real 64 --threads 1 --json");
   ASSERT_EQ(code, 0) << out;
   const auto report = nlohmann::json::parse(out);
   for (const char* lang : {"en", "zh"}) {
@@ -56,7 +56,7 @@ TEST(TinyWorldBench, EmbeddedControlNetPutsObjectsWhereTheEdgesAre) {
   const auto [code, out] = run_command(
       std::string(PD_BENCH_PATH) + " --model " + PD_TINY_MODEL + " --controlnet " + PD_TINY_MODEL +
       "/controlnet_edges --control swap --control-scale 2 --prompts 12 --steps 20 --real 16 "
-      "--threads 2 --json");
+      "--threads 1 --json");
   ASSERT_EQ(code, 0) << out;
   const auto position = nlohmann::json::parse(out).at("control_adherence").at("position");
   const double follows = position["follows_control"], agrees = position["prompt_agrees"];

@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
   app.add_option("--cfg", a.cfg, "Guidance scale");
   app.add_option("--sampler", a.sampler, "Sampler name");
   app.add_option("--seed", a.seed, "Seed of prompt 0 (prompt i uses seed + i)");
-  app.add_option("--threads", a.threads, "Threads (0: all cores)");
+  app.add_option("--threads", a.threads, "Threads (0: $OMP_NUM_THREADS if set, else all cores)");
   app.add_option("--save-dir", a.save_dir, "Write every generated image here");
   app.add_option("--json-out", a.json_out, "Also write the JSON report to this file");
   app.add_flag("--json", a.json, "Print the report as JSON");

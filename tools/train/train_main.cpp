@@ -57,7 +57,7 @@ void add_loop_options(CLI::App* cmd, Loop& l) {
   cmd->add_flag("--keep-checkpoints", l.keep_checkpoints,
                 "Write each checkpoint to OUT-stepN instead of overwriting OUT");
   cmd->add_option("--log-every", l.log_every, "Log every N steps");
-  cmd->add_option("--threads", l.threads, "Threads (0: all cores)");
+  cmd->add_option("--threads", l.threads, "Threads (0: $OMP_NUM_THREADS if set, else all cores)");
 }
 
 CLI::App* add_unet_command(CLI::App& app, pangu_draw::train::TrainConfig& u, Loop& l,
