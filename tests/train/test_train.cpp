@@ -9,6 +9,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "io/model_layout.h"
 #include "scene.h"
@@ -262,6 +264,30 @@ TEST(TrainCli, RunsOnTheCpusBlasKernelWithoutBeingTold) {
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("shape"), std::string::npos) << out;  // the round-trip report ran
   EXPECT_EQ(out.find("generic"), std::string::npos) << out;
+}
+
+// Numbers out of range are usage errors that name the option, before any work or output: a
+// batch of 0, a negative --cond-size (was silently taken as 0), a share above 1, a negative rate.
+TEST(TrainCli, OutOfRangeNumbersAreUsageErrors) {
+  const std::string out_dir = ::testing::TempDir() + "pd_train_cli_range";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"unet --base B -o OUT --batch 0", "--batch"},
+      {"unet --base B -o OUT --cond-size -64", "--cond-size"},
+      {"unet --base B -o OUT --caption-dropout 1.5", "--caption-dropout"},
+      {"vae --config C -o OUT --lr -1e-3", "--lr"},
+      {"controlnet --model M -o OUT --steps 0", "--steps"},
+      {"text-encoder --teacher T --tokenizer K --config C -o OUT --zh-fraction 2", "--zh-fraction"},
+      {"tokenizer -o OUT --vocab-size 0", "--vocab-size"},
+      {"vae-check V -n -5", "-n"},
+  };
+  for (const auto& [args, option] : cases) {
+    std::string command = std::string(PD_TRAIN_PATH) + " " + args + " 2>&1";
+    if (const auto at = command.find("OUT"); at != std::string::npos) command.replace(at, 3, out_dir);
+    const auto [code, out] = run_command(command);
+    EXPECT_EQ(code, 1) << args << "\n" << out;
+    EXPECT_NE(out.find(option + ": must be"), std::string::npos) << args << "\n" << out;
+    EXPECT_FALSE(std::filesystem::exists(out_dir)) << args;
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // bilingual SentencePiece tokenizer and text encoder that replace the base model's encoders.
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -20,6 +21,24 @@
 #include "vae_trainer.h"
 
 namespace {
+
+// Number checks with plain messages ("--batch: must be > 0, got 0"); CLI11's own print their
+// range up to DBL_MAX.
+CLI::Validator number_check(const char* what, bool (*ok)(double)) {
+  return CLI::Validator(
+      [what, ok](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end != text.c_str() && *end == '\0' && ok(v)) return {};
+        return std::string("must be ") + what + ", got " + text;
+      },
+      what);
+}
+const CLI::Validator kPositive = number_check("> 0", [](double v) { return v > 0; });
+const CLI::Validator kNonNegative = number_check(">= 0", [](double v) { return v >= 0; });
+const CLI::Validator kShare = number_check("in [0, 1]", [](double v) {
+  return v >= 0 && v <= 1;
+});
 
 struct Loop {
   int steps = 1000, log_every = 20, save_every = 0, threads = 0;
@@ -51,13 +70,16 @@ void run_loop(const Loop& l, const std::string& out, const std::function<double(
 }
 
 void add_loop_options(CLI::App* cmd, Loop& l) {
-  cmd->add_option("--steps", l.steps, "Optimisation steps");
-  cmd->add_option("--max-minutes", l.max_minutes, "Stop after this wall time (0: no limit)");
-  cmd->add_option("--save-every", l.save_every, "Checkpoint every N steps (0: only at the end)");
+  cmd->add_option("--steps", l.steps, "Optimisation steps")->check(kPositive);
+  cmd->add_option("--max-minutes", l.max_minutes, "Stop after this wall time (0: no limit)")
+      ->check(kNonNegative);
+  cmd->add_option("--save-every", l.save_every, "Checkpoint every N steps (0: only at the end)")
+      ->check(kNonNegative);
   cmd->add_flag("--keep-checkpoints", l.keep_checkpoints,
                 "Write each checkpoint to OUT-stepN instead of overwriting OUT");
-  cmd->add_option("--log-every", l.log_every, "Log every N steps");
-  cmd->add_option("--threads", l.threads, "Threads (0: $OMP_NUM_THREADS if set, else all cores)");
+  cmd->add_option("--log-every", l.log_every, "Log every N steps")->check(kPositive);
+  cmd->add_option("--threads", l.threads, "Threads (0: $OMP_NUM_THREADS if set, else all cores)")
+      ->check(kNonNegative);
 }
 
 CLI::App* add_unet_command(CLI::App& app, pangu_draw::train::TrainConfig& u, Loop& l,
@@ -68,16 +90,19 @@ CLI::App* add_unet_command(CLI::App& app, pangu_draw::train::TrainConfig& u, Loo
   cmd->add_option("--unet-config", u.unet_config, "UNet config.json (default: the base's)");
   cmd->add_option("--vae", u.vae_dir, "A trained vae/ folder (default: the base's)");
   cmd->add_option("-o,--out", out, "Output model folder")->required();
-  cmd->add_option("--batch", u.batch, "Batch size");
-  cmd->add_option("--lr", u.lr, "AdamW learning rate");
-  cmd->add_option("--size", u.size, "Image size");
+  cmd->add_option("--batch", u.batch, "Batch size")->check(kPositive);
+  cmd->add_option("--lr", u.lr, "AdamW learning rate")->check(kPositive);
+  cmd->add_option("--size", u.size, "Image size")->check(kPositive);
   cmd->add_option("--cond-size", u.cond_size,
                   "Size told to the size conditioning (0: --size; a texture generator trained "
-                  "below its sampling size is told that size)");
+                  "below its sampling size is told that size)")->check(kNonNegative);
   cmd->add_option("--seed", u.seed, "Seed (data and init)");
-  cmd->add_option("--caption-dropout", u.caption_dropout, "Share of empty prompts (for CFG)");
-  cmd->add_option("--zh-fraction", u.zh_fraction, "Share of Chinese captions");
-  cmd->add_option("--lowres-fraction", u.lowres_fraction, "Share of half-size scenes");
+  cmd->add_option("--caption-dropout", u.caption_dropout, "Share of empty prompts (for CFG)")
+      ->check(kShare);
+  cmd->add_option("--zh-fraction", u.zh_fraction, "Share of Chinese captions")
+      ->check(kShare);
+  cmd->add_option("--lowres-fraction", u.lowres_fraction, "Share of half-size scenes")
+      ->check(kShare);
   cmd->add_option("--t-min", u.t_min, "Train timesteps t >= this (texture generator: 0)");
   cmd->add_option("--t-max", u.t_max,
                   "Train timesteps t < this (-1: all; structure generator: 1000)");
@@ -85,7 +110,7 @@ CLI::App* add_unet_command(CLI::App& app, pangu_draw::train::TrainConfig& u, Loo
   cmd->add_option("--init", u.init_dir, "Continue from this unet/ folder's weights");
   cmd->add_option("--ema", u.ema_decay,
                   "Keep an exponential moving average of the weights with this decay (e.g. 0.999) "
-                  "and save it instead of the last weights (0: off)");
+                  "and save it instead of the last weights (0: off)")->check(kShare);
   add_loop_options(cmd, l);
   return cmd;
 }
@@ -95,11 +120,12 @@ CLI::App* add_vae_command(CLI::App& app, pangu_draw::train::VaeTrainConfig& v, L
   auto* cmd = app.add_subcommand("vae", "Train an AutoencoderKL; writes a vae/ folder");
   cmd->add_option("--config", v.vae_config, "AutoencoderKL config.json")->required();
   cmd->add_option("-o,--out", out, "Output vae/ folder")->required();
-  cmd->add_option("--batch", v.batch, "Batch size");
-  cmd->add_option("--lr", v.lr, "AdamW learning rate");
-  cmd->add_option("--kl-weight", v.kl_weight, "Weight of the KL term");
+  cmd->add_option("--batch", v.batch, "Batch size")->check(kPositive);
+  cmd->add_option("--lr", v.lr, "AdamW learning rate")->check(kPositive);
+  cmd->add_option("--kl-weight", v.kl_weight, "Weight of the KL term")
+      ->check(kNonNegative);
   cmd->add_option("--init", v.init_dir, "Continue from this vae/ folder's weights");
-  cmd->add_option("--size", v.size, "Image size");
+  cmd->add_option("--size", v.size, "Image size")->check(kPositive);
   cmd->add_option("--seed", v.seed, "Seed (data and init)");
   add_loop_options(cmd, l);
   return cmd;
@@ -125,9 +151,11 @@ CLI::App* add_text_encoder_command(CLI::App& app, TextEncoderJob& j) {
   cmd->add_option("--tokenizer", j.config.tokenizer_dir, "The student's tokenizer folder")->required();
   cmd->add_option("--config", j.config.encoder_config, "The student's config.json")->required();
   cmd->add_option("-o,--out", j.out, "Output text_encoder/ folder")->required();
-  cmd->add_option("--batch", j.config.batch, "Captions per step");
-  cmd->add_option("--lr", j.config.lr, "AdamW learning rate (cosine decay to 10 % over --steps)");
-  cmd->add_option("--zh-fraction", j.config.zh_fraction, "Share of Chinese captions");
+  cmd->add_option("--batch", j.config.batch, "Captions per step")->check(kPositive);
+  cmd->add_option("--lr", j.config.lr, "AdamW learning rate (cosine decay to 10 % over --steps)")
+      ->check(kPositive);
+  cmd->add_option("--zh-fraction", j.config.zh_fraction, "Share of Chinese captions")
+      ->check(kShare);
   cmd->add_option("--seed", j.config.seed, "Seed (data and init)");
   cmd->add_flag("--save-f16", j.f16, "Write the weights as F16");
   add_loop_options(cmd, j.loop);
@@ -145,8 +173,9 @@ CLI::App* add_tokenizer_command(CLI::App& app, TokenizerJob& j) {
       "tokenizer", "Train a SentencePiece tokenizer on English + Chinese TinyWorld captions");
   cmd->add_option("-o,--out", j.out, "Output tokenizer/ folder")->required();
   cmd->add_option("--vocab-size", j.vocab, "Pieces (an upper bound: fewer when the captions "
-                                           "need fewer)");
-  cmd->add_option("--sentences", j.sentences, "Training scenes (two captions each)");
+                                           "need fewer)")->check(kPositive);
+  cmd->add_option("--sentences", j.sentences, "Training scenes (two captions each)")
+      ->check(kPositive);
   cmd->add_option("--seed", j.seed, "Seed");
   return cmd;
 }
@@ -176,9 +205,10 @@ CLI::App* add_controlnet_command(CLI::App& app, ControlNetJob& j) {
                     "writes a controlnet folder");
   cmd->add_option("--model", j.config.model, "The model whose UNets it guides")->required();
   cmd->add_option("-o,--out", j.out, "Output controlnet folder")->required();
-  cmd->add_option("--batch", j.config.batch, "Batch size");
-  cmd->add_option("--lr", j.config.lr, "AdamW learning rate");
-  cmd->add_option("--caption-dropout", j.config.caption_dropout, "Share of empty prompts");
+  cmd->add_option("--batch", j.config.batch, "Batch size")->check(kPositive);
+  cmd->add_option("--lr", j.config.lr, "AdamW learning rate")->check(kPositive);
+  cmd->add_option("--caption-dropout", j.config.caption_dropout, "Share of empty prompts")
+      ->check(kShare);
   cmd->add_option("--init", j.config.init_dir, "Continue from this controlnet folder's weights");
   cmd->add_option("--seed", j.config.seed, "Seed (data and init)");
   cmd->add_flag("--save-f16", j.f16, "Write the weights as F16");
@@ -267,8 +297,8 @@ int main(int argc, char** argv) {
   int check_n = 200;
   auto* check_cmd = app.add_subcommand("vae-check", "Score a trained VAE's round trip with the checker");
   check_cmd->add_option("vae", check_dir, "vae/ folder")->required();
-  check_cmd->add_option("-n", check_n, "Held-out scenes");
-  check_cmd->add_option("--size", v.size, "Image size");
+  check_cmd->add_option("-n", check_n, "Held-out scenes")->check(kPositive);
+  check_cmd->add_option("--size", v.size, "Image size")->check(kPositive);
   ControlNetJob cn;
   auto* cn_cmd = add_controlnet_command(app, cn);
   TextEncoderJob te;
