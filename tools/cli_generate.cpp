@@ -2,9 +2,12 @@
 #include "cli_generate.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
 namespace pangu_draw::cli {
 
@@ -87,7 +90,24 @@ std::string output_path(const std::string& path, int index, int count) {
   return stem + "_" + std::to_string(index) + (dot == std::string::npos ? "" : path.substr(dot));
 }
 
+// The folder a file goes to must exist and be writable: checked before the work, not after it.
+void check_folder_of(const std::string& file, const char* flag) {
+  const std::filesystem::path parent = std::filesystem::path(file).parent_path();
+  const std::string dir = parent.empty() ? "." : parent.string();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw Error(ErrorKind::Usage, std::string(flag) + " " + file + ": the folder " + dir +
+                                      " does not exist; create it first or choose another path");
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    throw Error(ErrorKind::Usage, std::string(flag) + " " + file + ": the folder " + dir +
+                                      " is not writable");
+  }
+}
+
 void check_outputs_free(const GenerateArgs& a) {
+  check_folder_of(a.output, "--output");
+  if (!a.request.save_latent_path.empty()) check_folder_of(a.request.save_latent_path, "--save-latent");
   if (a.overwrite) return;
   for (int i = 0; i < a.request.batch_count; ++i) {
     const std::string p = output_path(a.output, i, a.request.batch_count);

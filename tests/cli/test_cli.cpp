@@ -108,10 +108,19 @@ TEST(Cli, BadInputGivesOneLineErrorNonZeroExitAndNoFile) {
   }
   auto missing = run_cli({"generate", "--model", dir + "/nope", "--prompt", "x", "--output", out});
   EXPECT_EQ(missing.code, 2) << missing.output;
+  // A missing output folder is found before the model loads and the steps run (it used to fail
+  // only when the finished image was written, losing the work).
   auto unwritable = run_cli({"generate", "--model", model, "--prompt", "x", "--steps", "1",
                              "--output", "/nonexistent/dir/x.png"});
-  EXPECT_EQ(unwritable.code, 3) << unwritable.output;
-  EXPECT_NE(unwritable.output.find("/nonexistent/dir/x.png"), std::string::npos) << unwritable.output;
+  EXPECT_EQ(unwritable.code, 1) << unwritable.output;
+  EXPECT_NE(unwritable.output.find("/nonexistent/dir/x.png: the folder /nonexistent/dir does not exist"),
+            std::string::npos) << unwritable.output;
+  EXPECT_EQ(unwritable.output.find("loaded"), std::string::npos) << unwritable.output;
+  auto latent = run_cli({"generate", "--model", model, "--prompt", "x", "--steps", "1", "--output",
+                         out, "--save-latent", "/nonexistent/z.safetensors"});
+  EXPECT_EQ(latent.code, 1) << latent.output;
+  EXPECT_NE(latent.output.find("--save-latent"), std::string::npos) << latent.output;
+  EXPECT_FALSE(fs::exists(out));
   auto no_prompt = run_cli({"generate", "--model", model});
   EXPECT_EQ(no_prompt.code, 1) << no_prompt.output;
 }
