@@ -3,6 +3,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <utility>
+
 #include "core/error.h"
 #include "core/log.h"
 
@@ -71,14 +74,23 @@ std::shared_ptr<const ModelBundle> load_texture(const io::ModelLayout& layout,
 
 std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const LoadSettings& settings) {
   torch::InferenceMode guard;
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [last = start]() mutable {  // since the previous call
+    const auto now = std::chrono::steady_clock::now();
+    return std::chrono::duration<double>(now - std::exchange(last, now)).count();
+  };
+  logger().info("loading {}", path);  // a large checkpoint takes a while: say so first
   const io::ModelLayout layout = io::ModelLayout::open(path, settings.config_dir);
   auto bundle = std::make_shared<ModelBundle>();
   bundle->path = path;
   bundle->name = base_name(path);
   bundle->dtype = settings.dtype;
   bundle->conditioner = text_encoders::load_conditioner(layout, settings.dtype);
+  logger().debug("text encoders: {:.2f} s", seconds());
   bundle->unet = unet::load_unet(layout.config("unet"), layout.weights("unet"), settings.dtype);
+  logger().debug("unet: {:.2f} s", seconds());
   bundle->vae = vae::load_vae(layout.config("vae"), layout.weights("vae"), settings.dtype);
+  logger().debug("vae: {:.2f} s", seconds());
   bundle->styles = read_styles(layout);
   bundle->vae_fingerprint = fingerprint(*bundle->vae);
   bundle->scheduler = schedulers::NoiseScheduleConfig::from_json(layout.config("scheduler"));
@@ -87,9 +99,10 @@ std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const Lo
   if (layout.model_index().has("time_decoupled")) {
     bundle->texture = load_texture(layout, *bundle, bundle->switch_t);
   }
-  logger().info("loaded {} ({}, native size {}x{})", bundle->name,
+  logger().info("loaded {} ({}, native size {}x{}) in {:.1f} s", bundle->name,
                 layout.single_file() ? "single file" : "diffusers folder", bundle->native_width,
-                bundle->native_height);
+                bundle->native_height,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return bundle;
 }
 
