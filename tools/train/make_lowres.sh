@@ -2,7 +2,7 @@
 # make_lowres.sh: trains "lowres", the Coop-Diffusion partner of the embedded model: a tiny
 # text-to-image model at 32x32 with a VAE of its own (latent space B: trained from another seed on
 # 32x32 scenes, 8x8x4 latents), one UNet on all timesteps, the same text encoders (the pangu
-# fixture's, frozen). One command, fixed seeds, one core (~50 min): the VAE in three phases, the
+# fixture's, frozen). One command, fixed seeds, one core (~40 min): the VAE in three phases, the
 # UNet in two (the second continues from the first on new scenes at half the learning rate and
 # saves the weights' moving average). Not shipped (the 30 MB budget is the embedded model's); the
 # Coop-Diffusion comparison of docs/coop-diffusion.md uses it as the low-resolution expert.
