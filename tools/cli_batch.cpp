@@ -143,14 +143,17 @@ int run_batch(const BatchArgs& args, bool show_progress) {
     auto it = done.find(item.line);
     if (it == done.end() || !finished(it->second, a.retry_failed)) todo.push_back(&item);
   }
-  std::fprintf(stderr, "%zu items, %zu already done, %zu to do\n", items.size(), items.size() - todo.size(), todo.size());
+  if (show_progress) {
+    std::fprintf(stderr, "%zu items, %zu already done, %zu to do\n", items.size(),
+                 items.size() - todo.size(), todo.size());
+  }
   if (todo.empty()) return 0;
   Pipeline pipe = Pipeline::load(a.defaults.model_path, a.defaults.load);
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   int failed = 0;
   for (size_t i = 0; i < todo.size(); ++i) {
-    std::fprintf(stderr, "[%zu/%zu] line %d\n", i + 1, todo.size(), todo[i]->line);
+    if (show_progress) std::fprintf(stderr, "[%zu/%zu] line %d\n", i + 1, todo.size(), todo[i]->line);
     json entry;
     try {
       entry = run_item(pipe, *todo[i], a, show_progress);

@@ -129,7 +129,9 @@ void run_generate(const GenerateArgs& args, bool show_progress) {
   for (size_t i = 0; i < result.images.size(); ++i) {
     const std::string path = output_path(a.output, static_cast<int>(i), static_cast<int>(result.images.size()));
     write_png(path, result.images[i], result.parameters[i], a.overwrite);
-    std::fprintf(stderr, "wrote %s (seed %lld)\n", path.c_str(), static_cast<long long>(result.seeds[i]));
+    if (show_progress) {  // -q: errors only (the seed is in the PNG's parameters too)
+      std::fprintf(stderr, "wrote %s (seed %lld)\n", path.c_str(), static_cast<long long>(result.seeds[i]));
+    }
   }
 }
 

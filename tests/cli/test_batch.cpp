@@ -41,6 +41,7 @@ TEST(Batch, PlainTextPromptsAndResumeSkipsFinishedItems) {
   std::ofstream(dir + "/p.txt") << "a red circle\n# a comment\n\n两个蓝色的正方形\na green triangle\n";
   auto o = pt::run_cli(batch_args(dir + "/p.txt", dir + "/out", 2));
   ASSERT_EQ(o.code, 0) << o.output;
+  EXPECT_EQ(o.output, "") << "-q prints errors only";
   auto m = manifest(dir + "/out");
   ASSERT_EQ(m.size(), 3u);
   for (const auto& e : m) {
@@ -49,9 +50,11 @@ TEST(Batch, PlainTextPromptsAndResumeSkipsFinishedItems) {
   }
   EXPECT_EQ(m[1]["line"], 4);
   const auto before = fs::last_write_time(m[0]["outputs"][0].get<std::string>());
-  o = pt::run_cli(batch_args(dir + "/p.txt", dir + "/out", 2));
+  auto loud = batch_args(dir + "/p.txt", dir + "/out", 2);
+  loud.pop_back();  // without -q: the summary says what is left
+  o = pt::run_cli(loud);
   ASSERT_EQ(o.code, 0) << o.output;
-  EXPECT_NE(o.output.find("0 to do"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("3 items, 3 already done, 0 to do"), std::string::npos) << o.output;
   EXPECT_EQ(manifest(dir + "/out").size(), 3u);
   EXPECT_EQ(fs::last_write_time(m[0]["outputs"][0].get<std::string>()), before);
 }

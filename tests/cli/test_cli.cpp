@@ -162,6 +162,7 @@ TEST(Cli, ExistingOutputIsKeptUnlessOverwrite) {
   o = run_cli({"generate", "--model", model, "--prompt", "x", "--steps", "1", "--output", out,
                "--overwrite", "-q"});
   EXPECT_EQ(o.code, 0) << o.output;
+  EXPECT_EQ(o.output, "") << "-q prints errors only";
   EXPECT_NE(pangu_draw::io::read_file(out), "precious");
 }
 
