@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/runtime.h"
 #include "io/model_layout.h"
 #include "scene.h"
 #include "support/fixtures.h"
@@ -30,7 +31,7 @@ namespace pangu_draw::testing {
 namespace {
 
 TEST(Trainer, FewStepsLowerTheLossAndTheModelSavesInDiffusersLayout) {
-  torch::set_num_threads(1);  // ctest runs two tests at once (tests/CMakeLists.txt)
+  core::configure_threads(1);  // ctest runs two tests at once (tests/CMakeLists.txt)
   train::TrainConfig config;
   config.base_model = model_dir("sd1");
   config.batch = 4;
@@ -88,7 +89,7 @@ TEST(Trainer, SavesTheSizeItIsToldAsTheNativeSize) {
 // exponential moving average of the weights after every step (decay 0.5: after two steps
 // 0.25 w0 + 0.25 w1 + 0.5 w2), computed here independently from the live weights.
 TEST(Trainer, ContinuesFromSavedWeightsAndSavesTheirMovingAverage) {
-  torch::set_num_threads(1);  // ctest runs two tests at once (tests/CMakeLists.txt)
+  core::configure_threads(1);  // ctest runs two tests at once (tests/CMakeLists.txt)
   train::TrainConfig config;
   config.base_model = model_dir("sd1");
   config.batch = 2;
@@ -128,7 +129,7 @@ TEST(Trainer, ContinuesFromSavedWeightsAndSavesTheirMovingAverage) {
 }
 
 TEST(VaeTrainer, FewStepsLowerTheReconstructionErrorAndSaveLoads) {
-  torch::set_num_threads(1);  // ctest runs two tests at once (tests/CMakeLists.txt)
+  core::configure_threads(1);  // ctest runs two tests at once (tests/CMakeLists.txt)
   train::VaeTrainConfig config;
   config.vae_config = model_dir("sd1") + "/vae/config.json";
   config.batch = 4;
@@ -154,7 +155,7 @@ TEST(VaeTrainer, FewStepsLowerTheReconstructionErrorAndSaveLoads) {
 // captions); a few distillation steps bring the student closer to the teacher on held-out
 // scenes; the saved encoder loads through the library with the same outputs.
 TEST(TextEncoderTrainer, TokenizerCoversBothLanguagesAndDistillationApproachesTheTeacher) {
-  torch::set_num_threads(1);  // ctest runs two tests at once (tests/CMakeLists.txt)
+  core::configure_threads(1);  // ctest runs two tests at once (tests/CMakeLists.txt)
   const std::string dir = temp_dir("train_text_encoder");
   train::train_caption_tokenizer(dir + "/tokenizer", 256, 2000, 0);
   const auto tok = tokenizers::load_tokenizer(dir + "/tokenizer");
@@ -200,7 +201,7 @@ TEST(TextEncoderTrainer, TokenizerCoversBothLanguagesAndDistillationApproachesTh
 // UNet's noise prediction on held-out scenes better than without it; the saved folder loads
 // through the library's ControlNet loader with the same residuals.
 TEST(ControlNetTrainer, StartsNeutralLearnsFromEdgesAndSavesInDiffusersLayout) {
-  torch::set_num_threads(1);  // ctest runs two tests at once (tests/CMakeLists.txt)
+  core::configure_threads(1);  // ctest runs two tests at once (tests/CMakeLists.txt)
   train::ControlNetTrainConfig config;
   config.model = model_dir("pangu");
   config.batch = 4;
