@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "io/ldm_unet_layout.h"
 
 namespace pangu_draw::io {
 
@@ -49,56 +50,49 @@ std::optional<std::string> map_mid_block(const std::string& rest) {
   auto idx = split_index(rest);
   if (!idx) return std::nullopt;
   if (idx->first == 1) return "mid_block.attentions.0." + idx->second;
+  if (idx->first != 0 && idx->first != 2) return std::nullopt;
   const int64_t resnet = idx->first == 0 ? 0 : 1;
   return "mid_block.resnets." + std::to_string(resnet) + "." +
          rename_prefix(idx->second, kUNetResnet);
 }
 
-std::optional<std::string> map_input_block(int64_t i, const std::string& rest, int64_t L) {
+// input_blocks.<i>.<sub>.<rest> -> diffusers name, from the slot the config puts at <i>.
+std::optional<std::string> map_input_block(const LdmUNetLayout& lay, int64_t i, const std::string& rest) {
   auto sub = split_index(rest);
-  if (!sub || i == 0) return std::nullopt;
-  const int64_t b = (i - 1) / (L + 1), l = (i - 1) % (L + 1);
-  const std::string block = "down_blocks." + std::to_string(b) + ".";
-  if (l == L) {
-    if (!starts_with(sub->second, "op.")) return std::nullopt;
-    return block + "downsamplers.0.conv." + sub->second.substr(3);
+  if (!sub || i <= 0 || i >= static_cast<int64_t>(lay.input.size())) return std::nullopt;
+  const LdmBlockSlot& slot = lay.input[static_cast<size_t>(i)];
+  if (!slot.sampler.empty()) {  // a downsampler: input_blocks.<i>.0.op.*
+    if (sub->first != 0 || !starts_with(sub->second, "op.")) return std::nullopt;
+    return slot.sampler + sub->second.substr(3);
   }
-  if (sub->first == 0) {
-    return block + "resnets." + std::to_string(l) + "." + rename_prefix(sub->second, kUNetResnet);
-  }
-  return block + "attentions." + std::to_string(l) + "." + sub->second;
+  if (sub->first == 0) return slot.resnet + rename_prefix(sub->second, kUNetResnet);
+  if (sub->first == 1 && !slot.attention.empty()) return slot.attention + sub->second;
+  return std::nullopt;
 }
 
-std::optional<std::string> map_output_block(int64_t i, const std::string& rest, int64_t L) {
+// output_blocks.<i>.<sub>.<rest>: resnet (0), attention (1, attention blocks only), upsampler
+// (in a block's last layer: 1 without attention, 2 with it).
+std::optional<std::string> map_output_block(const LdmUNetLayout& lay, int64_t i, const std::string& rest) {
   auto sub = split_index(rest);
-  if (!sub) return std::nullopt;
-  const std::string block = "up_blocks." + std::to_string(i / (L + 1)) + ".";
-  const std::string l = std::to_string(i % (L + 1));
-  if (sub->first == 0) return block + "resnets." + l + "." + rename_prefix(sub->second, kUNetResnet);
-  // The upsampler is the block's last module: index 1 without attention, 2 with it.
-  if (starts_with(sub->second, "conv.")) return block + "upsamplers.0." + sub->second;
-  return block + "attentions." + l + "." + sub->second;
+  if (!sub || i < 0 || i >= static_cast<int64_t>(lay.output.size())) return std::nullopt;
+  const LdmBlockSlot& slot = lay.output[static_cast<size_t>(i)];
+  if (sub->first == 0) return slot.resnet + rename_prefix(sub->second, kUNetResnet);
+  if (sub->first == 1 && !slot.attention.empty()) return slot.attention + sub->second;
+  if (sub->first == slot.sampler_sub && !slot.sampler.empty()) return slot.sampler + sub->second;
+  return std::nullopt;
 }
 
-// ControlNet's hint encoder: input_hint_block.{0, 2, ..., 2n+2} -> conv_in, blocks.0..n-1, conv_out.
-std::optional<std::string> map_hint_block(int64_t k, int64_t last, const std::string& rest) {
+// ControlNet's hint encoder: input_hint_block.{0, 2, ..., 4m-2} -> conv_in, blocks.0..2m-3,
+// conv_out (m = len(conditioning_embedding_out_channels); odd indices are SiLUs, no weights).
+std::optional<std::string> map_hint_block(const LdmUNetLayout& lay, int64_t k, const std::string& rest) {
   const std::string base = "controlnet_cond_embedding.";
   if (k == 0) return base + "conv_in." + rest;
-  if (k == last) return base + "conv_out." + rest;
+  if (k == lay.hint_last) return base + "conv_out." + rest;
+  if (k % 2 != 0 || k < 0 || k > lay.hint_last) return std::nullopt;
   return base + "blocks." + std::to_string(k / 2 - 1) + "." + rest;
 }
 
-int64_t last_hint_index(const SafetensorsFile& file, const std::string& prefix) {
-  int64_t last = -1;
-  const std::string hint = prefix + "input_hint_block.";
-  for (const auto& name : file.names()) {
-    if (!starts_with(name, hint)) continue;
-    if (auto idx = split_index(name.substr(hint.size()))) last = std::max(last, idx->first);
-  }
-  return last;
-}
-
-std::optional<std::string> map_unet_key(const std::string& rest, int64_t L, int64_t hint_last) {
+std::optional<std::string> map_unet_key(const std::string& rest, const LdmUNetLayout& lay) {
   std::string renamed = rename_prefix(rest, kUNetTop);
   if (renamed != rest) return renamed;
   const std::pair<const char*, int> groups[] = {
@@ -107,10 +101,11 @@ std::optional<std::string> map_unet_key(const std::string& rest, int64_t L, int6
     if (!starts_with(rest, group)) continue;
     auto idx = split_index(rest.substr(std::string(group).size()));
     if (!idx) return std::nullopt;
-    if (kind == 0) return map_input_block(idx->first, idx->second, L);
-    if (kind == 1) return map_output_block(idx->first, idx->second, L);
-    if (kind == 2) return map_hint_block(idx->first, hint_last, idx->second);
-    if (!starts_with(idx->second, "0.")) return std::nullopt;
+    if (kind == 0) return map_input_block(lay, idx->first, idx->second);
+    if (kind == 1) return map_output_block(lay, idx->first, idx->second);
+    if (kind == 2) return map_hint_block(lay, idx->first, idx->second);
+    if (!starts_with(idx->second, "0.") || idx->first >= static_cast<int64_t>(lay.input.size()))
+      return std::nullopt;
     return "controlnet_down_blocks." + std::to_string(idx->first) + "." + idx->second.substr(2);
   }
   if (starts_with(rest, "middle_block.")) return map_mid_block(rest.substr(13));
@@ -128,14 +123,13 @@ bool is_ldm_checkpoint(const SafetensorsFile& file) {
 
 std::map<std::string, WeightEntry> map_ldm_unet(const SafetensorsFile& file,
                                                 const std::string& prefix,
-                                                int64_t layers_per_block, int64_t num_blocks) {
-  PD_CHECK(layers_per_block > 0 && num_blocks > 0, Input,
-           file.path() << ": cannot map UNet keys without layers_per_block and block count");
-  const int64_t hint_last = last_hint_index(file, prefix);
+                                                const JsonConfig& config) {
+  const LdmUNetLayout lay = ldm_unet_layout(config);
+  check_input_block_count(file, prefix, lay, config);
   std::map<std::string, WeightEntry> out;
   for (const auto& name : file.names()) {
     if (!starts_with(name, prefix)) continue;
-    auto canonical = map_unet_key(name.substr(prefix.size()), layers_per_block, hint_last);
+    auto canonical = map_unet_key(name.substr(prefix.size()), lay);
     // Keys without a canonical name stay visible (and are reported as unexpected).
     out[canonical ? *canonical : "<unmapped>." + name].key = name;
   }

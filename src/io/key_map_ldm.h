@@ -1,6 +1,6 @@
 // key_map_ldm.h: THE mapping from original (ldm / sgm / open_clip) single-file checkpoint keys to
 // the diffusers / transformers names that the engine's modules use. Nowhere else knows ldm keys.
-// Mirrors the inverse of diffusers 0.25 convert_diffusers_to_original_stable_diffusion.py.
+// Mirrors diffusers' single-file converters (single_file_utils.py, 0.31).
 #pragma once
 
 #include <map>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/json_config.h"
 #include "io/state_dict.h"
 
 namespace pangu_draw::io {
@@ -25,11 +26,13 @@ struct LdmPrefixes {
 // True when the file holds an original-layout UNet (model.diffusion_model.*).
 bool is_ldm_checkpoint(const SafetensorsFile& file);
 
-// UNet / ControlNet keys. `layers_per_block` and `num_blocks` come from the UNet config: they
-// decide how input_blocks.N / output_blocks.N split into down/up blocks.
+// UNet / ControlNet keys under `prefix` ("model.diffusion_model.", "control_model."). `config`, the
+// diffusers UNet or ControlNet config, decides which module each input_blocks.N / output_blocks.N
+// is (ldm_unet_layout.h: layers per block, attention blocks, hint encoder length), as diffusers'
+// single-file converter derives it. Error{Input} when the file's block count does not fit it.
 std::map<std::string, WeightEntry> map_ldm_unet(const SafetensorsFile& file,
                                                 const std::string& prefix,
-                                                int64_t layers_per_block, int64_t num_blocks);
+                                                const JsonConfig& config);
 
 // VAE keys (encoder.down.N.block.M -> encoder.down_blocks.N.resnets.M, mid attention 1x1 convs
 // -> linear layers, decoder.up reversed). `num_blocks` = len(block_out_channels).

@@ -1,9 +1,11 @@
-// model_layout.cpp
+// model_layout.cpp: opening a model folder or single file, and the component lookups.
 #include "io/model_layout.h"
 
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/log.h"
+#include "io/builtin_models.h"
 #include "io/key_map_ldm.h"
 
 namespace pangu_draw::io {
@@ -56,31 +58,55 @@ ModelLayout ModelLayout::open(const std::string& path, const std::string& config
     PD_CHECK(is_ldm_checkpoint(*layout.file_), Input,
              path << ": not an original Stable Diffusion checkpoint (no 'model.diffusion_model.*' "
                      "tensors); pass a diffusers folder or a full single-file checkpoint");
-    PD_CHECK(!config_dir.empty(), Usage,
-             path << " is a single-file checkpoint: pass --config DIR, a diffusers folder of the "
-                     "same architecture, for its config.json files, tokenizers and scheduler");
-    PD_CHECK(is_dir(config_dir), Input, config_dir << ": not a folder (--config)");
-    layout.config_root_ = config_dir;
+    if (config_dir.empty()) {
+      layout.detected_ = detect_architecture(*layout.file_);
+      layout.builtin_set_ = layout.detected_->config_set;
+      PD_CHECK(builtin_has_folder(layout.builtin_set_), Runtime,
+               "the built-in configs lack the set '" << layout.builtin_set_ << "'");
+      logger().info("{}: recognised as {}, prediction {} ({}); using the built-in configs '{}'",
+                    path, layout.detected_->family, layout.detected_->prediction_type,
+                    layout.detected_->evidence, layout.builtin_set_);
+    } else {
+      PD_CHECK(is_dir(config_dir), Input, config_dir << ": not a folder (--config)");
+      layout.config_root_ = config_dir;
+    }
   }
-  const std::string index = layout.config_root_ + "/model_index.json";
-  layout.model_index_ = exists(index) ? JsonConfig::load(index)
-                                      : JsonConfig(nlohmann::json::object(), index);
+  const ComponentFiles root = layout.files("");
+  layout.model_index_ = root.exists("model_index.json")
+                            ? root.json("model_index.json")
+                            : JsonConfig(nlohmann::json::object(), root.origin("model_index.json"));
   return layout;
 }
 
 bool ModelLayout::has(const std::string& component) const {
+  if (!builtin_set_.empty()) return builtin_has_folder(builtin_set_ + "/" + component);
   return is_dir(folder(component));
 }
 
 std::string ModelLayout::folder(const std::string& component) const {
+  PD_CHECK(builtin_set_.empty(), Input,
+           path_ << " uses the built-in configs '" << builtin_set_ << "': its '" << component
+                 << "' folder is not on disk; pass --config DIR to use a folder");
   return config_root_ + "/" + component;
 }
 
+ComponentFiles ModelLayout::files(const std::string& component) const {
+  const std::string sub = component.empty() ? "" : "/" + component;
+  if (!builtin_set_.empty()) return ComponentFiles::builtin(builtin_set_ + sub);
+  return ComponentFiles::on_disk(config_root_ + sub);
+}
+
 JsonConfig ModelLayout::config(const std::string& component) const {
-  const std::string dir = folder(component);
-  PD_CHECK(is_dir(dir), Input, config_root_ << ": the model has no '" << component << "' folder");
+  PD_CHECK(has(component), Input,
+           (builtin_set_.empty() ? config_root_ : "the built-in configs '" + builtin_set_ + "'")
+               << ": the model has no '" << component << "' folder");
   const char* name = component == "scheduler" ? "scheduler_config.json" : "config.json";
-  return JsonConfig::load(dir + "/" + name);
+  JsonConfig c = files(component).json(name);
+  if (component != "scheduler" || !detected_) return c;
+  // The recognised prediction type (e.g. an SDXL v-prediction finetune) wins over the set's.
+  nlohmann::json patched = c.raw();
+  patched["prediction_type"] = detected_->prediction_type;
+  return JsonConfig(std::move(patched), c.origin() + " (prediction_type from detection)");
 }
 
 WeightSource ModelLayout::weights(const std::string& component) const {
@@ -91,9 +117,7 @@ WeightSource ModelLayout::weights(const std::string& component) const {
 WeightSource ModelLayout::single_file_weights(const std::string& component) const {
   const SafetensorsFile& f = *file_;
   if (component == "unet") {
-    const JsonConfig c = config("unet");
-    return WeightSource(file_, map_ldm_unet(f, LdmPrefixes::kUNet, c.get_int("layers_per_block"),
-                                            static_cast<int64_t>(c.get_int_list("block_out_channels").size())));
+    return WeightSource(file_, map_ldm_unet(f, LdmPrefixes::kUNet, config("unet")));
   }
   if (component == "vae") {
     const JsonConfig c = config("vae");

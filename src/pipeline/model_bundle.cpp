@@ -44,9 +44,9 @@ double fingerprint(torch::nn::Module& module) {
 // styles.json: {"aesthetic": "義 ", ...}; absent file = no named styles.
 std::map<std::string, std::string> read_styles(const io::ModelLayout& layout) {
   std::map<std::string, std::string> styles;
-  const std::string path = layout.root() + "/styles.json";
-  if (::access(path.c_str(), F_OK) != 0) return styles;
-  const io::JsonConfig json = io::JsonConfig::load(path);
+  const io::ComponentFiles root = layout.files("");
+  if (!root.exists("styles.json")) return styles;
+  const io::JsonConfig json = root.json("styles.json");
   for (const auto& [name, prefix] : json.raw().items()) styles[name] = json.get_string(name);
   return styles;
 }

@@ -91,7 +91,7 @@ std::shared_ptr<const Conditioner> load_conditioner(const io::ModelLayout& layou
   std::vector<std::unique_ptr<tokenizers::Tokenizer>> toks;
   std::vector<CLIPTextModel> encs;
   for (const auto& spec : config.encoders) {
-    toks.push_back(tokenizers::load_tokenizer(layout.folder(spec.tokenizer)));
+    toks.push_back(tokenizers::load_tokenizer(layout.files(spec.tokenizer)));
     encs.push_back(load_clip_text(layout.config(spec.encoder), layout.weights(spec.encoder), dtype));
   }
   return std::make_shared<const Conditioner>(std::move(config), std::move(toks), std::move(encs));

@@ -86,8 +86,9 @@ std::vector<std::string> byte_symbols() {
   return out;
 }
 
-std::unordered_map<std::string, int64_t> read_vocab_json(const std::string& path) {
-  const std::string text = io::read_file(path);
+// `text`: the contents of vocab.json; `path` names it in messages.
+std::unordered_map<std::string, int64_t> parse_vocab_json(const std::string& text,
+                                                          const std::string& path) {
   nlohmann::json json;
   try {
     json = io::parse_json(text, path);  // bounded depth: ids are dump()ed below
@@ -108,8 +109,9 @@ std::unordered_map<std::string, int64_t> read_vocab_json(const std::string& path
   return vocab;
 }
 
-std::unordered_map<std::string, int64_t> read_merges(const std::string& path) {
-  std::istringstream lines(io::read_file(path));
+std::unordered_map<std::string, int64_t> parse_merges(const std::string& text,
+                                                      const std::string& path) {
+  std::istringstream lines(text);
   std::unordered_map<std::string, int64_t> ranks;
   std::string line;
   for (int64_t number = 1; std::getline(lines, line); ++number) {
@@ -150,10 +152,15 @@ std::vector<std::string> clip_pre_tokenize(const std::string& utf8_text,
 
 CLIPBPETokenizer::CLIPBPETokenizer(const std::string& vocab_json, const std::string& merges_txt,
                                    CLIPBPEOptions options)
+    : CLIPBPETokenizer(CLIPBPETexts{io::read_file(vocab_json), io::read_file(merges_txt), vocab_json,
+                                    merges_txt},
+                       std::move(options)) {}
+
+CLIPBPETokenizer::CLIPBPETokenizer(const CLIPBPETexts& texts, CLIPBPEOptions options)
     : options_(std::move(options)),
-      vocab_path_(vocab_json),
-      vocab_(read_vocab_json(vocab_json)),
-      merge_ranks_(read_merges(merges_txt)),
+      vocab_path_(texts.vocab_origin),
+      vocab_(parse_vocab_json(texts.vocab_json, texts.vocab_origin)),
+      merge_ranks_(parse_merges(texts.merges_txt, texts.merges_origin)),
       byte_symbols_(byte_symbols()) {
   PD_CHECK(options_.max_length >= 2, Usage,
            "CLIP tokenizer: max_length must be >= 2, got " << options_.max_length);
@@ -165,20 +172,25 @@ CLIPBPETokenizer::CLIPBPETokenizer(const std::string& vocab_json, const std::str
 
 std::unique_ptr<CLIPBPETokenizer> CLIPBPETokenizer::load(const std::string& folder,
                                                          const io::JsonConfig& config) {
-  namespace fs = std::filesystem;
-  const std::string vocab = (fs::path(folder) / "vocab.json").string();
-  const std::string merges = (fs::path(folder) / "merges.txt").string();
-  for (const std::string& path : {vocab, merges})
-    PD_CHECK(fs::is_regular_file(path), Input,
-             path << ": not found; " << config.origin()
-                  << " names a CLIPTokenizer, which needs vocab.json and merges.txt");
+  return load(io::ComponentFiles::on_disk(folder), config);
+}
+
+std::unique_ptr<CLIPBPETokenizer> CLIPBPETokenizer::load(const io::ComponentFiles& files,
+                                                         const io::JsonConfig& config) {
+  for (const char* name : {"vocab.json", "merges.txt"})
+    PD_CHECK(files.exists(name), Input,
+             files.origin(name) << ": not found; " << config.origin()
+                                << " names a CLIPTokenizer, which needs vocab.json and merges.txt");
   CLIPBPEOptions options;
   options.max_length = model_max_length(config);
   options.bos_token = special_token(config, "bos_token", options.bos_token);
   options.eos_token = special_token(config, "eos_token", options.eos_token);
   options.pad_token = special_token(config, "pad_token", options.eos_token);
   options.unk_token = special_token(config, "unk_token", options.unk_token);
-  return std::make_unique<CLIPBPETokenizer>(vocab, merges, options);
+  return std::make_unique<CLIPBPETokenizer>(
+      CLIPBPETexts{files.read("vocab.json"), files.read("merges.txt"), files.origin("vocab.json"),
+                   files.origin("merges.txt")},
+      options);
 }
 
 int64_t CLIPBPETokenizer::token_id(const std::string& token, const std::string& field) const {

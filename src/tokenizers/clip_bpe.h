@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "io/component_files.h"
 #include "tokenizers/tokenizer.h"
 
 namespace pangu_draw::tokenizers {
@@ -25,14 +26,24 @@ struct CLIPBPEOptions {
 std::vector<std::string> clip_pre_tokenize(const std::string& utf8_text,
                                            const std::vector<std::string>& special_tokens);
 
+// The contents of vocab.json and merges.txt, and the names that messages give them.
+struct CLIPBPETexts {
+  std::string vocab_json, merges_txt;
+  std::string vocab_origin, merges_origin;
+};
+
 class CLIPBPETokenizer : public Tokenizer {
  public:
   // vocab.json (piece -> id) and merges.txt ("#version" header, then "a b" per line, by rank).
   CLIPBPETokenizer(const std::string& vocab_json, const std::string& merges_txt,
                    CLIPBPEOptions options);
+  CLIPBPETokenizer(const CLIPBPETexts& texts, CLIPBPEOptions options);
   // From <folder>/vocab.json + merges.txt and the tokenizer_config.json fields
   // model_max_length, bos_token, eos_token, pad_token, unk_token.
   static std::unique_ptr<CLIPBPETokenizer> load(const std::string& folder,
+                                                const io::JsonConfig& config);
+  // The same from a folder's files on disk or built into the library.
+  static std::unique_ptr<CLIPBPETokenizer> load(const io::ComponentFiles& files,
                                                 const io::JsonConfig& config);
 
   TokenIds encode(const std::string& utf8_text) const override;

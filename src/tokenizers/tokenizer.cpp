@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "io/component_files.h"
 #include "io/json_config.h"
 #include "tokenizers/clip_bpe.h"
 #include "tokenizers/spm.h"
@@ -82,6 +83,15 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& folder) {
     return SentencePieceTokenizer::load(folder, config);
   PD_FAIL(Input, config_path << ": 'tokenizer_class' is \"" << cls << "\", which is not "
                              << "supported; expected one of: " << kSupportedClasses);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const io::ComponentFiles& files) {
+  if (!files.is_builtin()) return load_tokenizer(files.disk_folder());
+  const io::JsonConfig config = files.json("tokenizer_config.json");
+  const std::string cls = strip_fast_suffix(config.get_string("tokenizer_class"));
+  PD_CHECK(cls == "CLIPTokenizer", Input,
+           config.origin() << ": only CLIPTokenizer is built in, found \"" << cls << "\"");
+  return CLIPBPETokenizer::load(files, config);
 }
 
 }  // namespace pangu_draw::tokenizers

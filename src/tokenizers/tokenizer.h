@@ -8,6 +8,7 @@
 #include <vector>
 
 namespace pangu_draw::io {
+class ComponentFiles;
 class JsonConfig;
 }
 
@@ -33,6 +34,9 @@ class Tokenizer {
 // "XLMRobertaTokenizer", "SentencePieceTokenizer" -> SentencePiece (a "Fast" suffix is accepted).
 // Unknown class or missing files -> Error{Input} naming the file and listing supported classes.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& folder);
+// The same from a model's tokenizer folder, on disk or built into the library (only CLIP
+// tokenizers are built in).
+std::unique_ptr<Tokenizer> load_tokenizer(const io::ComponentFiles& files);
 
 // --- helpers shared by the implementations ---
 
