@@ -115,7 +115,7 @@ std::vector<BatchItem> read_items(const std::string& path) {
 }
 
 // One JSON request on top of the command line's defaults; unknown keys are errors.
-Request item_request(const nlohmann::json& spec, const Request& defaults) {
+Request item_request(const nlohmann::json& spec, const Request& defaults, ItemFiles* files) {
   Request r = defaults;
   std::vector<std::string> styles;
   std::vector<float> style_scales;
@@ -133,11 +133,12 @@ Request item_request(const nlohmann::json& spec, const Request& defaults) {
     else if (key == "height") r.height = get_as<int>(v, key);
     else if (key == "batch_count") r.batch_count = get_as<int>(v, key);
     else if (key == "controlnet") r.controlnet_path = get_as<std::string>(v, key);
-    else if (key == "control_image") r.control_image_path = get_as<std::string>(v, key);
+    else if (key == "control_image" && files) files->control_image = get_as<std::string>(v, key);
     else if (key == "control_scale") r.control_scale = get_as<float>(v, key);
     else if (key == "vae_tile") r.vae_tile = get_as<int>(v, key);
-    else if (key == "init_noise") r.init_noise_path = get_as<std::string>(v, key);
-    else if (key == "enhance_cmd") r.enhance_cmd = get_as<std::string>(v, key);
+    else if (key == "init_noise" && files) files->init_noise = get_as<std::string>(v, key);
+    else if (key == "enhance_cmd")
+      throw Error(ErrorKind::Usage, "'enhance_cmd' cannot come from a prompts file; pass --enhance-cmd on the command line");
     else if (key == "style") styles = v.is_array() ? get_as<std::vector<std::string>>(v, key)
                                                    : std::vector<std::string>{get_as<std::string>(v, key)};
     else if (key == "style_scale") style_scales = v.is_array() ? get_as<std::vector<float>>(v, key)

@@ -22,8 +22,15 @@ std::vector<BatchItem> parse_items(const std::string& text);
 // parse_items of the file's contents; Error{Input} when it cannot be opened.
 std::vector<BatchItem> read_items(const std::string& path);
 
+// Files an item names ("control_image", "init_noise"): read by the CLI, never by the library.
+struct ItemFiles {
+  std::string control_image;
+  std::string init_noise;
+};
+
 // One JSON request on top of the command line's defaults; Error{Usage} on unknown keys, wrong
-// types or a missing prompt.
-Request item_request(const nlohmann::json& spec, const Request& defaults);
+// types, a missing prompt, or "enhance_cmd" (a command is a command-line flag, never a prompts
+// file's). File keys go to `files` when given (else they are refused too).
+Request item_request(const nlohmann::json& spec, const Request& defaults, ItemFiles* files = nullptr);
 
 }  // namespace pangu_draw::cli

@@ -104,7 +104,12 @@ json run_item(const Pipeline& pipe, const Item& item, const BatchArgs& a, bool s
   const auto start = std::chrono::steady_clock::now();
   try {
     if (!item.error.empty()) throw Error(ErrorKind::Usage, item.error);
-    Request r = item_request(item.spec, a.defaults.request);
+    GenerateArgs args = a.defaults;
+    ItemFiles files{args.control_image, args.init_noise};
+    args.request = item_request(item.spec, a.defaults.request, &files);
+    args.control_image = files.control_image;
+    args.init_noise = files.init_noise;
+    Request r = resolve_request(args, show);
     if (r.seed < 0 && !item.spec.contains("seed")) r.seed = item.line;  // reproducible on resume
     ProgressFn print = progress_printer(show);
     Result res = pipe.generate(r, [&](int s, int n) { return !g_interrupted && print(s, n); });
@@ -148,6 +153,7 @@ int run_batch(const BatchArgs& args, bool show_progress) {
                  items.size() - todo.size(), todo.size());
   }
   if (todo.empty()) return 0;
+  set_compute_threads(a.defaults.threads);
   Pipeline pipe = Pipeline::load(a.defaults.model_path, a.defaults.load);
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);

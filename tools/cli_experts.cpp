@@ -1,4 +1,5 @@
-// cli_experts.cpp
+// cli_experts.cpp: the flags that describe several models in one run (--texture-model,
+// --switch-t/-frac, --expert, --style) -> Request fields.
 #include "cli_experts.h"
 
 #include <cmath>
@@ -52,6 +53,7 @@ void add_expert_flags(CLI::App& cmd, ExpertArgs& a) {
 
 Expert parse_expert_spec(const std::string& spec) {
   Expert e;
+  std::string control_image;
   std::stringstream ss(spec);
   std::string item;
   while (std::getline(ss, item, ',')) {
@@ -63,7 +65,7 @@ Expert parse_expert_spec(const std::string& spec) {
     else if (key == "size") parse_size(value, e);
     else if (key == "cfg") e.cfg_scale = to_float(key, value);
     else if (key == "controlnet") e.controlnet_path = value;
-    else if (key == "control-image") e.control_image_path = value;
+    else if (key == "control-image") control_image = value;
     else if (key == "control-scale") e.control_scale = to_float(key, value);
     else if (key == "from-t") e.from_t = to_float(key, value);
     else if (key == "to-t") e.to_t = to_float(key, value);
@@ -71,9 +73,10 @@ Expert parse_expert_spec(const std::string& spec) {
                "control-image, control-scale, from-t, to-t)");
   }
   if (e.weight <= 0) usage("--expert weight must be > 0");
-  if (e.controlnet_path.empty() != e.control_image_path.empty()) {
+  if (e.controlnet_path.empty() != control_image.empty()) {
     usage("--expert: controlnet= and control-image= go together");
   }
+  if (!control_image.empty()) e.control_image = read_image(control_image);  // the CLI reads files
   return e;
 }
 
@@ -89,7 +92,8 @@ void apply_expert_flags(const ExpertArgs& a, Request& r) {
   r.time_decoupled = !a.single_unet;
   if (a.switch_frac >= 0 && (a.switch_frac > 1)) usage("--switch-frac must be in [0, 1]");
   // --switch-t's range, and --texture-model against --expert, are the library's checks.
-  r.switch_t = a.switch_frac >= 0 ? 1000.0f * (1.0f - a.switch_frac) : a.switch_t;
+  r.switch_t = a.switch_t;
+  r.switch_frac = a.switch_frac;  // T from the model's own number of train timesteps
   r.texture_model_path = a.texture_model;
 }
 

@@ -24,7 +24,8 @@ struct ExpertArgs {
 void add_expert_flags(CLI::App& cmd, ExpertArgs& args);
 
 // Parses "model=PATH,weight=0.5,size=512x512,cfg=7,controlnet=DIR,control-image=FILE,
-// control-scale=0.8,from-t=1000,to-t=0" (every key optional). Error{Usage} naming the key.
+// control-scale=0.8,from-t=1000,to-t=0" (every key optional). Error{Usage} naming the key;
+// the control image FILE is read here (Error{Input} when it cannot be).
 Expert parse_expert_spec(const std::string& spec);
 
 // Fills request.experts and request.styles from the flags.

@@ -1,4 +1,5 @@
-// cli_generate.cpp
+// cli_generate.cpp: the generate subcommand: its flags, the files it reads into the data-only
+// Request, and writing the PNGs.
 #include "cli_generate.h"
 
 #include <sys/stat.h>
@@ -9,6 +10,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "prompt_enhance.h"
+
 namespace pangu_draw::cli {
 
 void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required) {
@@ -18,14 +21,23 @@ void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required)
       ->required()->group("Model");
   cmd->add_option("--config", a.load.config_dir, "Diffusers folder with configs for a single-file checkpoint")
       ->group("Model");
-  cmd->add_option("--threads", a.load.threads, "CPU threads (0 = $OMP_NUM_THREADS if set, else all cores)")->capture_default_str()->group("Model");
-  cmd->add_option("--dtype", a.load.dtype, "Compute dtype: fp32 or bf16")->capture_default_str()->group("Model");
+  cmd->add_option("--threads", a.threads, "CPU threads (0 = $OMP_NUM_THREADS if set, else all cores)")->capture_default_str()->group("Model");
+  cmd->add_option("--dtype", a.load.dtype,
+                  "Compute dtype: auto (fp32 on the CPU, bf16/fp16 on CUDA), fp32, bf16 or fp16")
+      ->capture_default_str()->group("Model");
+  cmd->add_option("--device", a.load.device, "auto (CUDA when a GPU is visible), cpu, cuda or cuda:N")
+      ->capture_default_str()->group("Model");
   cmd->add_option("-p,--prompt", r.prompt, "What to draw (English or Chinese)")
       ->required(prompt_required)->group("Prompt");
   cmd->add_option("-n,--negative-prompt", r.negative_prompt, "What to avoid")->group("Prompt");
-  cmd->add_option("--sampler", r.sampler, "ddim, euler, euler_a, heun, dpmpp_2m, lcm")
+  cmd->add_option("--sampler", r.sampler,
+                  "euler, euler_a, heun, lms, dpm2, dpm2_a, dpmpp_2m, dpmpp_2m_sde, dpmpp_sde, unipc, "
+                  "ddim, ddpm, lcm, or an A1111 name such as \"DPM++ 2M SDE Karras\"")
       ->capture_default_str()->group("Sampling");
-  cmd->add_option("--schedule", r.schedule, "Sigma schedule: default or karras")->capture_default_str()->group("Sampling");
+  cmd->add_option("--schedule", r.schedule,
+                  "Sigma schedule: default, karras, exponential or sgm_uniform (or an A1111 "
+                  "Schedule type: Automatic, Karras, Exponential, SGM Uniform)")
+      ->capture_default_str()->group("Sampling");
   cmd->add_option("--steps", r.steps, "Sampling steps")->capture_default_str()->group("Sampling");
   cmd->add_option("--cfg-scale", r.cfg_scale, "Classifier-free guidance scale")->capture_default_str()->group("Sampling");
   cmd->add_option("--eta", r.eta, "DDIM eta (0 = deterministic)")->capture_default_str()->group("Sampling");
@@ -40,19 +52,19 @@ void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required)
   cmd->add_option("-s,--seed", r.seed, "Random seed (-1 = random)")->capture_default_str()->group("Sampling");
   cmd->add_option("-b,--batch-count", r.batch_count, "Images to generate (seeds seed, seed+1, ...)")
       ->capture_default_str()->group("Sampling");
-  cmd->add_option("--init-noise", r.init_noise_path, "safetensors with the initial standard-normal noise")
+  cmd->add_option("--init-noise", a.init_noise, "safetensors with the initial standard-normal noise")
       ->group("Sampling");
   cmd->add_option("--controlnet", r.controlnet_path, "ControlNet folder")->group("Control");
-  cmd->add_option("--control-image", r.control_image_path, "Control image (same size as the output)")->group("Control");
+  cmd->add_option("--control-image", a.control_image, "Control image (same size as the output)")->group("Control");
   cmd->add_option("--control-scale", r.control_scale, "ControlNet conditioning scale")->capture_default_str()->group("Control");
   cmd->add_option("--vae-tile", r.vae_tile,
                   "Decode in overlapping tiles of N latent cells (-1 = auto: above 64x64 latents, "
                   "i.e. images over 512x512; 0 = never)")->capture_default_str()->group("Output");
-  cmd->add_option("--save-latent", r.save_latent_path, "Also write the final latent (safetensors)")->group("Output");
-  cmd->add_option("--enhance-cmd", r.enhance_cmd,
+  cmd->add_option("--save-latent", a.save_latent, "Also write the final latent (safetensors)")->group("Output");
+  cmd->add_option("--enhance-cmd", a.enhance_cmd,
                   "Prompt enhancer: a shell command reading the prompt on stdin, printing a new one")
       ->group("Prompt");
-  cmd->add_option("--enhance-timeout", r.enhance_timeout_ms, "Enhancer time limit in ms")
+  cmd->add_option("--enhance-timeout", a.enhance_timeout_ms, "Enhancer time limit in ms")
       ->capture_default_str()->group("Prompt");
   cmd->add_flag("--naive-latent-resize", r.naive_latent_resize,
                 "Hand latents between sizes by resizing z_t (only to compare with the default)")
@@ -81,14 +93,29 @@ ProgressFn progress_printer(bool show) {
   };
 }
 
-namespace {
-
 std::string output_path(const std::string& path, int index, int count) {
   if (count == 1) return path;
   const size_t dot = path.find_last_of('.');
   const std::string stem = dot == std::string::npos ? path : path.substr(0, dot);
   return stem + "_" + std::to_string(index) + (dot == std::string::npos ? "" : path.substr(dot));
 }
+
+Request resolve_request(const GenerateArgs& a, bool show_progress) {
+  Request r = a.request;
+  if (!a.control_image.empty()) r.control_image = read_image(a.control_image);
+  if (!a.init_noise.empty()) r.init_noise = read_tensor(a.init_noise);
+  r.return_latents = !a.save_latent.empty();
+  if (!a.enhance_cmd.empty()) {
+    const Enhanced e = enhance_prompt(r.prompt, a.enhance_cmd, a.enhance_timeout_ms, show_progress);
+    if (e.used) {
+      r.original_prompt = r.prompt;
+      r.prompt = e.prompt;
+    }
+  }
+  return r;
+}
+
+namespace {
 
 // The folder a file goes to must exist and be writable: checked before the work, not after it.
 void check_folder_of(const std::string& file, const char* flag) {
@@ -107,7 +134,7 @@ void check_folder_of(const std::string& file, const char* flag) {
 
 void check_outputs_free(const GenerateArgs& a) {
   check_folder_of(a.output, "--output");
-  if (!a.request.save_latent_path.empty()) check_folder_of(a.request.save_latent_path, "--save-latent");
+  if (!a.save_latent.empty()) check_folder_of(a.save_latent, "--save-latent");
   if (a.overwrite) return;
   for (int i = 0; i < a.request.batch_count; ++i) {
     const std::string p = output_path(a.output, i, a.request.batch_count);
@@ -124,10 +151,14 @@ void run_generate(const GenerateArgs& args, bool show_progress) {
   GenerateArgs a = args;
   apply_expert_flags(a.experts, a.request);
   check_outputs_free(a);  // fail before minutes of work, not after
+  const Request request = resolve_request(a, show_progress);
+  set_compute_threads(a.threads);
   Pipeline pipe = Pipeline::load(a.model_path, a.load);
-  Result result = pipe.generate(a.request, progress_printer(show_progress));
+  Result result = pipe.generate(request, progress_printer(show_progress));
+  const int count = static_cast<int>(result.images.size());
   for (size_t i = 0; i < result.images.size(); ++i) {
-    const std::string path = output_path(a.output, static_cast<int>(i), static_cast<int>(result.images.size()));
+    const std::string path = output_path(a.output, static_cast<int>(i), count);
+    if (!a.save_latent.empty()) write_tensor(output_path(a.save_latent, static_cast<int>(i), count), result.latents[i]);
     write_png(path, result.images[i], result.parameters[i], a.overwrite);
     if (show_progress) {  // -q: errors only (the seed is in the PNG's parameters too)
       std::fprintf(stderr, "wrote %s (seed %lld)\n", path.c_str(), static_cast<long long>(result.seeds[i]));

@@ -12,9 +12,15 @@ struct GenerateArgs {
   std::string model_path;
   std::string output = "output.png";
   bool overwrite = false;
+  int threads = 0;               // LibTorch's CPU threads, set by the CLI (the process is ours)
   LoadOptions load;
-  Request request;
+  Request request;               // data only; the files below are read into it by the CLI
   ExpertArgs experts;
+  std::string control_image;     // --control-image FILE
+  std::string init_noise;        // --init-noise FILE (safetensors)
+  std::string save_latent;       // --save-latent FILE
+  std::string enhance_cmd;       // --enhance-cmd CMD (the CLI runs it, never the library)
+  int enhance_timeout_ms = 30000;
 };
 
 // Registers the subcommand and its flags, bound to `args`.
@@ -25,6 +31,13 @@ void add_request_flags(CLI::App& cmd, GenerateArgs& args, bool prompt_required);
 
 // Progress lines on stderr ("step 3/20  0.52 s/step").
 ProgressFn progress_printer(bool show);
+
+// The request of `args` with its files read in (control image, initial noise, the experts'
+// control images), the prompt enhanced when asked, and latents asked for when saved.
+Request resolve_request(const GenerateArgs& args, bool show_progress);
+
+// "out.png" -> "out_3.png" for item 3 of a batch of count > 1.
+std::string output_path(const std::string& path, int index, int count);
 
 // Runs it: load, generate, write PNGs. Throws pangu_draw::Error.
 void run_generate(const GenerateArgs& args, bool show_progress);

@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPD_BUILD_TESTS=OFF >/dev/null
+# PD_WERROR as tools/test.sh takes it, so the test build reuses this build's objects.
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPD_WERROR="${PD_WERROR:-OFF}" \
+  -DPD_BUILD_TESTS=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target pangu-draw
 MODEL=${MODEL:-}
 if [ -z "$MODEL" ]; then
@@ -26,4 +28,7 @@ PROMPT_ZH=${PROMPT_ZH:-"柔和风格，右边有一个大的蓝色圆点正方�
   --seed 42 --steps 20 --output "$OUT/demo_en.png" --overwrite
 "$CLI" generate --model "$MODEL" --prompt "$PROMPT_ZH" \
   --seed 42 --steps 20 --output "$OUT/demo_zh.png" --overwrite
+for f in "$OUT/demo_en.png" "$OUT/demo_zh.png"; do
+  [ -s "$f" ] || { echo "demo: $f was not written" >&2; exit 1; }
+done
 echo "pictures: $OUT/demo_en.png $OUT/demo_zh.png"

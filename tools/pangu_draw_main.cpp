@@ -18,10 +18,8 @@ constexpr int kExitUsage = 1;
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenBLAS picks its kernel before main; on CPUs it does not know it falls back to a generic
-  // one ~5x slower for linear layers: restart once with the core type this CPU supports.
-  pangu_draw::restart_with_fast_blas(argv);
   CLI::App app{"pangu-draw: text-to-image generation (PanGu-Draw, Stable Diffusion 1.x/2.x/XL)"};
+  app.set_version_flag("--version", [] { return pangu_draw::version(); }, "Engine, LibTorch and CUDA versions and the devices seen");
   app.require_subcommand(1);
   app.fallthrough();  // -q / -v may follow the subcommand
   bool quiet = false, verbose = false;

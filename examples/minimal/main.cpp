@@ -5,7 +5,6 @@
 #include <cstdio>
 
 int main(int argc, char** argv) {
-  pangu_draw::restart_with_fast_blas(argv);  // OpenBLAS on this CPU's kernel (see the header)
   if (argc != 4) {
     std::fprintf(stderr, "usage: %s MODEL_DIR PROMPT OUT.png\n", argv[0]);
     return 1;

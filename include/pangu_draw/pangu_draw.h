@@ -1,7 +1,7 @@
 // pangu_draw.h: the public API of the pangu-draw text-to-image engine (no LibTorch types).
 //
 // Usage:
-//   pangu_draw::LoadOptions options;                  // threads = 0: all cores
+//   pangu_draw::LoadOptions options;                  // device "auto": CUDA when present
 //   auto pipe = pangu_draw::Pipeline::load("models/tiny", options);
 //   pangu_draw::Request req;
 //   req.prompt = "two red circles on the left";       // English or Chinese
@@ -9,11 +9,14 @@
 //   pangu_draw::Result res = pipe.generate(req, [](int step, int steps) {
 //     std::fprintf(stderr, "step %d/%d\n", step, steps); return true;  // false cancels
 //   });
-//   pangu_draw::write_png("out.png", res.images[0], res.parameters);
+//   pangu_draw::write_png("out.png", res.images[0], res.parameters[0]);
 //
 // Errors: every function throws pangu_draw::Error; `kind` says whose fault it was and is also
 // the CLI's exit code (1 usage, 2 input, 3 runtime). Nothing else escapes.
 // Thread safety: a loaded Pipeline is immutable; concurrent generate() calls are safe.
+// The library changes nothing process-wide by itself (threads, signals, the process image);
+// hosts set what they want: set_compute_threads, set_log_callback.
+// (tests/api builds the usage lines above as a program of their own and runs them.)
 #pragma once
 
 #include <cstdint>
@@ -41,10 +44,20 @@ struct Image {
   std::vector<std::uint8_t> rgb;
 };
 
+/// A float32 tensor as plain data (row-major): initial noise in, final latents out.
+struct Tensor {
+  std::vector<std::int64_t> shape;
+  std::vector<float> data;
+};
+
 /// How to load a model.
 struct LoadOptions {
-  int threads = 0;              ///< 0: $OMP_NUM_THREADS if set, else all cores
-  std::string dtype = "fp32";   ///< compute dtype: "fp32" or "bf16"
+  /// compute dtype: "auto" (fp32 on the CPU; bf16 on CUDA GPUs that support it, else fp16),
+  /// "fp32", "bf16" or "fp16"
+  std::string dtype = "auto";
+  /// "auto" (CUDA when a GPU is visible, else the CPU), "cpu", "cuda" or "cuda:N". Every tensor
+  /// of a run lives there; seeds give the same noise on every device (CPU generator).
+  std::string device = "auto";
   std::string config_dir;       ///< for single-file checkpoints: a diffusers folder with configs
 };
 
@@ -65,12 +78,16 @@ struct Expert {
   float to_t = -1.0f;           ///< (-1: no lower bound)
   int width = 0, height = 0;    ///< the size it works at (0: the request's size)
   float cfg_scale = -1.0f;      ///< its own guidance scale (-1: the request's)
-  std::string controlnet_path;  ///< its own ControlNet and control image (optional)
-  std::string control_image_path;
+  std::string controlnet_path;  ///< its own ControlNet (a model the host names) and control
+  Image control_image;          ///< image (optional; the expert's size)
   float control_scale = 1.0f;
 };
 
 /// One generation request. Defaults follow diffusers' StableDiffusionPipeline.
+/// A request is data: generate() writes no file and runs no command for it; images and noise
+/// come in as data (the host reads files with read_image / read_tensor below). The only paths
+/// are model references (Expert::model_path, controlnet_path, texture_model_path): models the
+/// host lets a request name, loaded once per Pipeline and kept.
 struct Request {
   std::string prompt;
   std::string negative_prompt;
@@ -78,24 +95,32 @@ struct Request {
   int height = 0;               ///< 0: the model's native size
   int steps = 30;
   int batch_count = 1;          ///< images generated one after another, seeds seed, seed+1, ...
-  std::string sampler = "euler";///< ddim, euler, euler_a, heun, dpmpp_2m, lcm
-  std::string schedule = "default";  ///< default or karras
+  std::string sampler = "euler";///< sampler_names() or an A1111 name ("DPM++ 2M SDE Karras")
+  std::string schedule = "default";  ///< default, karras, exponential or sgm_uniform
   float cfg_scale = 7.5f;
   float eta = 0.0f;             ///< DDIM eta
   float dynamic_threshold = 0.0f;      ///< Imagen dynamic thresholding percentile of |x0| (0 = off)
   float dynamic_threshold_max = 1.0f;  ///< its upper bound s_max (>= 1)
   std::int64_t seed = -1;       ///< -1: pick one; the seed used is returned in Result
-  std::string controlnet_path;  ///< optional ControlNet folder
-  std::string control_image_path;
+  std::string controlnet_path;  ///< optional ControlNet folder (a model the host names)
+  Image control_image;          ///< its control image, the output's size
   float control_scale = 1.0f;
-  std::string init_noise_path;  ///< optional safetensors with the initial noise (standard normal)
-  std::string save_latent_path; ///< optional: write the final latent here
+  /// optional initial noise, standard normal, [1, C, h, w] or [C, h, w] of the first expert's
+  /// latent (diffusers' `latents=`: the seed then drives only the later random draws)
+  Tensor init_noise;
+  bool return_latents = false;  ///< also return each final latent in Result::latents
+  /// the prompt before the host rewrote it (e.g. the CLI's --enhance-cmd); recorded in the
+  /// parameters text when it differs from `prompt`
+  std::string original_prompt;
   std::vector<Style> styles;    ///< style-guided CFG terms (one extra UNet branch each)
   std::vector<Expert> experts;  ///< empty: the loaded model alone (or its own plan, below)
   /// A model whose model_index.json declares a time-decoupled plan (structure UNet for t >=
   /// switch_t, texture UNet below) runs it when `experts` is empty; false: the structure UNet alone.
   bool time_decoupled = true;
   float switch_t = -1.0f;       ///< overrides the plan's hand-over timestep (-1: the model's)
+  /// the hand-over as a fraction of the model's train timesteps N: T = N (1 - switch_frac);
+  /// -1: unset (switch_t wins when both are set)
+  float switch_frac = -1.0f;
   /// Time-decoupled sampling with another model as the texture generator: the loaded model runs
   /// the steps with t >= switch_t (default: the model's plan's switch_t, else 500), this one the
   /// steps below; replaces the model's own texture UNet. Does not combine with `experts`.
@@ -105,8 +130,6 @@ struct Request {
   /// images; close to, not equal to, an untiled decode). -1: auto (tiles of 64 once the latent
   /// is larger than 64 x 64, i.e. above 512^2 for 8x VAEs); 0: never tile.
   int vae_tile = -1;
-  std::string enhance_cmd;      ///< external prompt enhancer: prompt on stdin, new prompt on stdout
-  int enhance_timeout_ms = 30000;
 };
 
 /// What a run produced.
@@ -114,6 +137,8 @@ struct Result {
   std::vector<Image> images;
   std::vector<std::int64_t> seeds;  ///< one per image
   std::vector<std::string> parameters;  ///< A1111-style "parameters" text, one per image
+  std::vector<Tensor> latents;  ///< with Request::return_latents: each final latent [1, C, h, w]
+                                ///< in diffusion space (before division by the VAE scaling factor)
 };
 
 /// Called after every sampler step; return false to cancel the run (throws Error{Runtime}).
@@ -133,12 +158,23 @@ class Pipeline {
   std::shared_ptr<const Impl> impl_;
 };
 
-/// Writes an RGB PNG atomically (temp file + rename) with a tEXt "parameters" chunk.
+/// Writes an RGB PNG atomically (temp file + rename) with a "parameters" text chunk (tEXt when
+/// the text is Latin-1, else iTXt: UTF-8).
 void write_png(const std::string& path, const Image& image, const std::string& parameters,
                bool overwrite = true);
 
-/// Reads the tEXt chunk `key` of a PNG file ("" when absent).
+/// Reads the text chunk `key` (tEXt, zTXt or iTXt) of a PNG file as UTF-8 ("" when absent).
 std::string read_png_text(const std::string& path, const std::string& key = "parameters");
+
+/// Reads an image file (PNG, JPEG, ...) as RGB8; Error{Input} naming the file when unreadable.
+Image read_image(const std::string& path);
+
+/// Reads the one tensor of a .safetensors file (e.g. --init-noise) as float32; Error{Input}
+/// when the file holds no tensor or several.
+Tensor read_tensor(const std::string& path);
+
+/// Writes `tensor` as the one tensor `name` of a .safetensors file (atomically).
+void write_tensor(const std::string& path, const Tensor& tensor, const std::string& name = "latent");
 
 /// Converts a MindSpore .ckpt (the PanGu-Draw 3.0 release format) into an original-layout
 /// .safetensors single file that Pipeline::load reads (with LoadOptions::config_dir).
@@ -146,18 +182,20 @@ std::string read_png_text(const std::string& path, const std::string& key = "par
 std::size_t convert_mindspore_checkpoint(const std::string& ckpt_path, const std::string& out_path,
                                          const std::string& cast = "");
 
-/// Library log level on stderr: "debug", "info" (default), "warn", "error" or "off".
+/// Library log level: "debug", "info" (default), "warn", "error" or "off".
 void set_log_level(const std::string& level);
 
-/// True when OpenBLAS (behind linear layers) runs a generic fallback kernel on this CPU;
-/// best_blas_kernel() is the OPENBLAS_CORETYPE to set before the process starts instead.
-bool blas_kernel_is_generic();
-std::string best_blas_kernel();
-/// For a program's main(argc, argv), first thing: if blas_kernel_is_generic(), restart the
-/// program once (execv of /proc/self/exe, same argv) with OPENBLAS_CORETYPE=best_blas_kernel().
-/// A user's own OPENBLAS_CORETYPE (or PANGU_DRAW_NO_REEXEC=1) is left alone. Returns only when
-/// no restart was needed or it failed; the program then carries on as it is.
-void restart_with_fast_blas(char** argv);
+/// Where the library's log lines go: `sink(level, message)` with level "debug", "info", "warn"
+/// or "error"; an empty function restores the default (one "[level] message" line on stderr).
+void set_log_callback(std::function<void(const std::string& level, const std::string& message)> sink);
+
+/// LibTorch's CPU compute threads, which are per process: 0 = $OMP_NUM_THREADS when set, else
+/// every core. Returns the count now in use. The library never changes thread counts by itself;
+/// a host that wants a count calls this (the CLI does for --threads).
+int set_compute_threads(int threads);
+
+/// "pangu-draw 0.3.0 (LibTorch 2.15.0; CUDA 13.2 compiled in; devices: cpu)".
+std::string version();
 
 /// Names accepted by Request::sampler.
 std::vector<std::string> sampler_names();

@@ -10,7 +10,7 @@
 
 #include "api/bench_models.h"
 #include "api/bench_peak.h"
-#include "core/blas.h"
+#include "api/bench_save.h"
 #include "core/error.h"
 #include "core/flop_counter.h"
 #include "core/log.h"
@@ -132,13 +132,19 @@ BenchReport run_benchmark(const BenchOptions& o) {
   validate(o);
   BenchReport r;
   r.threads = core::configure_threads(o.threads);
+  if (!o.save_model.empty()) {
+    PD_CHECK(o.model_path.empty(), Usage, "--save-model writes --arch's model; drop --model");
+    api::save_random_model(pipeline::builtin_arch(o.arch), o.save_model);
+    r.model = o.save_model;
+    return r;
+  }
   const torch::ScalarType dtype = core::parse_dtype(o.dtype);
   const torch::ScalarType vae_dtype =
       core::parse_dtype(o.vae_dtype.empty() ? o.dtype : o.vae_dtype);
   r.dtype = o.dtype;
   r.batch = o.batch;
   r.steps = o.steps;
-  r.blas_core = core::blas_core();
+  r.blas_core = "mkl";  // LibTorch 2.x wheels: MKL behind linear layers
   try {
     if (o.peak) {
       const api::PeakRate gemm = api::peak_gemm(dtype);

@@ -7,8 +7,9 @@
 #include <random>
 #include <sstream>
 
+#include "api/infotext.h"
 #include "api/request_validate.h"
-#include "core/blas.h"
+#include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/runtime.h"
@@ -18,7 +19,7 @@
 #include "io/png.h"
 #include "io/safetensors.h"
 #include "api/run_builder.h"
-#include "pipeline/prompt_enhance.h"
+#include "coop/plan.h"
 #include "pipeline/txt2img.h"
 
 namespace pangu_draw {
@@ -47,9 +48,23 @@ struct Pipeline::Impl {
     if (!slot) {
       pipeline::LoadSettings settings;
       settings.dtype = model->dtype;
+      settings.device = model->device;  // every expert on the run's device
       slot = pipeline::load_bundle(path, settings);
     }
     return slot;
+  }
+
+  // ControlNets, loaded once per (path, dtype, device) and shared by every request and expert.
+  mutable std::map<std::string, unet::ControlNetModel> controlnets;
+  unet::ControlNetModel controlnet(const std::string& path, const pipeline::ModelBundle& m) const {
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    const std::string key = path + "|" + c10::toString(m.dtype) + "|" + m.device.str();
+    auto it = controlnets.find(key);
+    if (it != controlnets.end()) return it->second;
+    auto net = unet::load_controlnet(path, m.dtype);
+    net->to(m.device);
+    controlnets.emplace(key, net);
+    return net;
   }
 };
 
@@ -83,25 +98,6 @@ Image to_image(const torch::Tensor& image) {  // [1, 3, H, W] in [-1, 1]
 
 
 
-std::string parameters_text(const Request& r, const std::string& original_prompt, int64_t seed,
-                            int64_t w, int64_t h, const std::string& model) {
-  std::ostringstream os;
-  os << r.prompt << "\n";
-  if (!r.negative_prompt.empty()) os << "Negative prompt: " << r.negative_prompt << "\n";
-  os << "Steps: " << r.steps << ", Sampler: " << api::sampler_display_name(r.sampler, r.schedule)
-     << ", CFG scale: " << r.cfg_scale << ", Seed: " << seed << ", Size: " << w << "x" << h
-     << ", Model: " << model;
-  if (!r.controlnet_path.empty()) os << ", ControlNet: " << r.controlnet_path << ", Control scale: " << r.control_scale;
-  for (const auto& s : r.styles) os << ", Style: " << s.name << " " << s.scale;
-  for (const auto& e : r.experts) {
-    os << ", Expert: " << (e.model_path.empty() ? model : e.model_path) << " w" << e.weight;
-    if (e.from_t >= 0 || e.to_t >= 0) os << " t[" << e.to_t << "," << e.from_t << ")";
-  }
-  if (original_prompt != r.prompt) os << ", Original prompt: " << original_prompt;
-  os << ", Version: pangu-draw";
-  return os.str();
-}
-
 int64_t pick_seed(int64_t seed) {
   if (seed >= 0) return seed;
   std::random_device rd;
@@ -112,12 +108,13 @@ int64_t pick_seed(int64_t seed) {
 
 Pipeline Pipeline::load(const std::string& model_path, const LoadOptions& options) {
   return guarded("loading model", [&] {
-    core::configure_threads(options.threads);
     auto impl = std::make_shared<Impl>();
     impl->options = options;
     pipeline::LoadSettings settings;
     settings.config_dir = options.config_dir;
-    settings.dtype = core::parse_dtype(options.dtype);
+    settings.device = core::parse_device(options.device);
+    settings.dtype = options.dtype == "auto" ? core::default_dtype(settings.device)
+                                             : core::parse_dtype(options.dtype);
     impl->model = pipeline::load_bundle(model_path, settings);
     Pipeline p;
     p.impl_ = impl;
@@ -127,61 +124,32 @@ Pipeline Pipeline::load(const std::string& model_path, const LoadOptions& option
 
 namespace {
 
-
-std::string indexed_path(const std::string& path, int index, int count) {
-  if (count == 1) return path;
-  const size_t dot = path.find_last_of('.');
-  const std::string stem = dot == std::string::npos ? path : path.substr(0, dot);
-  const std::string ext = dot == std::string::npos ? "" : path.substr(dot);
-  return stem + "_" + std::to_string(index) + ext;
-}
-
-}  // namespace
-
-namespace {
-
 struct PreparedRun {
   std::string prompt;
-  pipeline::TextToImage plain;       // used when there are no experts
-  std::vector<coop::Expert> experts;
-  coop::CoopSettings coop;
+  std::vector<coop::Expert> experts;  // the plan: one expert for a plain request
+  coop::CoopSettings settings;
 };
 
 PreparedRun prepare(const Request& r, const Pipeline::Impl& impl) {
   PreparedRun run;
   run.prompt = r.prompt;
-  if (!r.enhance_cmd.empty()) {
-    run.prompt = pipeline::enhance_prompt(r.prompt, r.enhance_cmd, r.enhance_timeout_ms).prompt;
-  }
-  if (r.experts.empty()) {
-    run.plain = api::build_run(r, run.prompt, impl.model);
-    return run;
-  }
-  run.experts = api::build_experts(r, run.prompt, impl.model,
-                                   [&](const std::string& path) { return impl.expert_model(path); });
-  run.coop.sampler = r.sampler;
-  run.coop.options.steps = r.steps;
-  run.coop.options.karras = r.schedule == "karras";
-  run.coop.options.eta = r.eta;
-  run.coop.naive_latent_resize = r.naive_latent_resize;
-  run.coop.vae_tile = r.vae_tile;
-  if (!r.init_noise_path.empty()) {
-    run.coop.init_noise = api::read_init_noise(r.init_noise_path, run.experts.front().latent_shape);
+  api::Loaders loaders;
+  loaders.model = [&](const std::string& path) { return impl.expert_model(path); };
+  loaders.controlnet = [&](const std::string& path, const pipeline::ModelBundle& m) {
+    return impl.controlnet(path, m);
+  };
+  run.experts = api::build_experts(r, run.prompt, impl.model, loaders);
+  run.settings = api::run_settings(r);
+  if (!r.init_noise.data.empty() || !r.init_noise.shape.empty()) {
+    run.settings.init_noise = api::init_noise(r.init_noise, run.experts.front().latent_shape);
   }
   return run;
 }
 
-pipeline::Generated run_once(PreparedRun& run, const Pipeline::Impl& impl, int64_t seed,
-                             const std::function<void(int, int)>& on_step) {
-  if (run.experts.empty()) {
-    run.plain.seed = seed;
-    run.plain.on_step = on_step;
-    return pipeline::run_txt2img(impl.model, run.plain);
-  }
-  run.coop.seed = seed;
-  run.coop.options.seed = seed;
-  run.coop.options.on_step = on_step;
-  return coop::run_experts(run.experts, run.coop);
+pipeline::Generated run_once(PreparedRun& run, int64_t seed, const std::function<void(int, int)>& on_step) {
+  run.settings.seed = seed;
+  run.settings.options.on_step = on_step;
+  return coop::run_experts(run.experts, run.settings);
 }
 
 }  // namespace
@@ -190,7 +158,7 @@ Result Pipeline::generate(const Request& asked, const ProgressFn& on_step) const
   PD_CHECK(impl_, Usage, "Pipeline::generate called on an empty Pipeline; use Pipeline::load");
   const auto& model = *impl_->model;
   api::validate_request(asked, static_cast<int>(model.native_width), static_cast<int>(model.native_height));
-  const Request request = api::with_model_plan(asked, model);
+  const Request request = coop::time_decoupled_plan(asked, model);
   PreparedRun run = guarded("preparing the run", [&] { return prepare(request, *impl_); });
   Result result;
   const int64_t base_seed = pick_seed(request.seed);
@@ -199,28 +167,39 @@ Result Pipeline::generate(const Request& asked, const ProgressFn& on_step) const
   };
   for (int i = 0; i < request.batch_count; ++i) {
     const int64_t seed = base_seed + i;
-    auto out = guarded("generating", [&] { return run_once(run, *impl_, seed, progress); });
-    if (!request.save_latent_path.empty()) {
-      io::save_safetensors(indexed_path(request.save_latent_path, i, request.batch_count),
-                           {{"latent", out.latent.contiguous()}});
-    }
-    result.images.push_back(to_image(out.image));
+    auto out = guarded("generating", [&] { return run_once(run, seed, progress); });
+    if (request.return_latents) result.latents.push_back(api::to_public(out.latent));
+    result.images.push_back(guarded("converting the image", [&] { return to_image(out.image); }));
     result.seeds.push_back(seed);
     Request shown = request;
     shown.prompt = run.prompt;
-    result.parameters.push_back(parameters_text(shown, request.prompt, seed, out.image.size(3),
-                                                out.image.size(2), model.name));
+    result.parameters.push_back(api::parameters_text(shown, request.original_prompt.empty() ? request.prompt : request.original_prompt, seed, out.image.size(3),
+                                                out.image.size(2), model));
   }
   return result;
 }
 
 void write_png(const std::string& path, const Image& image, const std::string& parameters,
                bool overwrite) {
-  io::write_png_file(path, image, parameters, overwrite);
+  guarded("writing a PNG", [&] { io::write_png_file(path, image, parameters, overwrite); });
 }
 
 std::string read_png_text(const std::string& path, const std::string& key) {
-  return io::png_text(io::read_file(path, size_t(1) << 30), key);
+  return guarded("reading a PNG", [&] { return io::png_text(io::read_file(path, size_t(1) << 30), key); });
+}
+
+Image read_image(const std::string& path) {
+  return guarded("reading an image", [&] { return io::read_image(path); });
+}
+
+Tensor read_tensor(const std::string& path) {
+  return guarded("reading a tensor", [&] { return api::to_public(api::read_single_tensor(path)); });
+}
+
+void write_tensor(const std::string& path, const Tensor& tensor, const std::string& name) {
+  guarded("writing a tensor", [&] {
+    io::save_safetensors(path, {{name, api::from_public(tensor, path)}});
+  });
 }
 
 std::size_t convert_mindspore_checkpoint(const std::string& ckpt_path, const std::string& out_path,
@@ -232,18 +211,27 @@ std::size_t convert_mindspore_checkpoint(const std::string& ckpt_path, const std
 }
 
 void set_log_level(const std::string& level) {
-  const auto parsed = spdlog::level::from_str(level);
-  PD_CHECK(parsed != spdlog::level::off || level == "off", Usage,
+  LogLevel parsed = LogLevel::info;
+  PD_CHECK(parse_log_level(level, &parsed), Usage,
            "unknown log level '" << level << "': use debug, info, warn, error or off");
   logger().set_level(parsed);
 }
 
 std::vector<std::string> sampler_names() { return schedulers::sampler_names(); }
 
-bool blas_kernel_is_generic() { return core::blas_core_is_generic(); }
+void set_log_callback(std::function<void(const std::string&, const std::string&)> sink) {
+  if (!sink) {
+    logger().set_sink({});
+    return;
+  }
+  logger().set_sink([sink = std::move(sink)](LogLevel level, const std::string& message) {
+    static const char* const kNames[] = {"debug", "info", "warn", "error", "off"};
+    sink(kNames[static_cast<int>(level)], message);
+  });
+}
 
-std::string best_blas_kernel() { return core::best_blas_core_for_cpu(); }
-
-void restart_with_fast_blas(char** argv) { core::restart_with_fast_blas(argv); }
+int set_compute_threads(int threads) {
+  return guarded("setting threads", [&] { return core::configure_threads(threads); });
+}
 
 }  // namespace pangu_draw

@@ -1,12 +1,15 @@
-// request_validate.cpp
+// request_validate.cpp: validate_request: every bound and consistency rule of a public Request,
+// checked before any work; A1111 sampler display names.
 #include "api/request_validate.h"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
 #include "schedulers/sampler.h"
+#include "schedulers/sampler_names.h"
 
 namespace pangu_draw::api {
 
@@ -22,10 +25,28 @@ void check_finite(double value, const char* flag) {
   PD_CHECK(std::isfinite(value), Usage, flag << " must be a finite number, got " << value);
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::ostringstream os;
-  for (size_t i = 0; i < names.size(); ++i) os << (i ? ", " : "") << names[i];
-  return os.str();
+// The bounds of the plan's parts: every expert's size and numbers, and how many of each.
+void validate_plan(const Request& r) {
+  PD_CHECK(r.experts.size() <= kMaxExperts, Usage,
+           "at most " << kMaxExperts << " experts per run, got " << r.experts.size());
+  PD_CHECK(r.styles.size() <= kMaxStyles, Usage,
+           "at most " << kMaxStyles << " styles per run, got " << r.styles.size());
+  for (const auto& s : r.styles) check_finite(s.scale, "--style-scale");
+  for (const auto& e : r.experts) {
+    check_side(e.width, "expert size (width)");
+    check_side(e.height, "expert size (height)");
+    check_finite(e.weight, "expert weight");
+    check_finite(e.cfg_scale, "expert cfg");
+    check_finite(e.control_scale, "expert control-scale");
+    check_finite(e.from_t, "expert from-t");
+    check_finite(e.to_t, "expert to-t");
+    PD_CHECK(e.weight >= 0, Usage, "expert weight must be >= 0, got " << e.weight);
+    PD_CHECK(e.controlnet_path.empty() == e.control_image.rgb.empty(), Usage,
+             "an expert's controlnet= and control-image= go together");
+  }
+  // Seeds seed, seed + 1, ... of a batch stay representable.
+  PD_CHECK(r.seed < 0 || r.seed <= std::numeric_limits<int64_t>::max() - (r.batch_count - 1), Usage,
+           "--seed " << r.seed << " + --batch-count " << r.batch_count << " overflows the seed range");
 }
 
 }  // namespace
@@ -52,12 +73,9 @@ void validate_request(const Request& r, int native_width, int native_height) {
   PD_CHECK(r.prompt.size() <= kMaxPromptBytes && r.negative_prompt.size() <= kMaxPromptBytes,
            Usage, "prompts are limited to " << kMaxPromptBytes << " bytes; the model reads only "
                                             "the first 75 tokens anyway");
-  const auto names = schedulers::sampler_names();
-  PD_CHECK(std::find(names.begin(), names.end(), r.sampler) != names.end(), Usage,
-           "unknown --sampler '" << r.sampler << "'; choose one of: " << joined(names));
-  PD_CHECK(r.schedule == "default" || r.schedule == "karras", Usage,
-           "unknown --schedule '" << r.schedule << "'; choose default or karras");
-  PD_CHECK(r.controlnet_path.empty() == r.control_image_path.empty(), Usage,
+  // --sampler: our name or A1111's ("DPM++ 2M Karras"); --schedule: ours or an A1111 label
+  (void)schedulers::checked_sampler(r.sampler, r.schedule);
+  PD_CHECK(r.controlnet_path.empty() == r.control_image.rgb.empty(), Usage,
            "--controlnet and --control-image go together");
   PD_CHECK(r.controlnet_path.empty() || r.experts.empty(), Usage,
            "--controlnet applies to the model alone or to its structure -> texture plan; with "
@@ -65,22 +83,24 @@ void validate_request(const Request& r, int native_width, int native_height) {
   PD_CHECK(r.texture_model_path.empty() || r.experts.empty(), Usage,
            "--texture-model and --expert do not combine; describe both experts with --expert");
   check_finite(r.switch_t, "--switch-t");
+  check_finite(r.switch_frac, "--switch-frac");
+  PD_CHECK(r.switch_frac == -1.0f || (r.switch_frac >= 0 && r.switch_frac <= 1), Usage,
+           "--switch-frac must be in [0, 1], got " << r.switch_frac);
   PD_CHECK(r.switch_t == -1.0f || (r.switch_t >= 0 && r.switch_t <= 1000), Usage,
            "--switch-t must be in [0, 1000] (or -1: the model's plan's), got " << r.switch_t);
   PD_CHECK(r.vae_tile == -1 || r.vae_tile == 0 || r.vae_tile >= 8, Usage,
            "--vae-tile must be -1 (auto), 0 (off) or at least 8 latent cells, got " << r.vae_tile);
   PD_CHECK(r.seed >= -1, Usage, "--seed must be >= 0 (or -1 for a random seed), got " << r.seed);
+  validate_plan(r);
 }
 
 std::string sampler_display_name(const std::string& sampler, const std::string& schedule) {
-  static const std::pair<const char*, const char*> kNames[] = {
-      {"ddim", "DDIM"}, {"euler", "Euler"}, {"euler_a", "Euler a"}, {"heun", "Heun"},
-      {"dpmpp_2m", "DPM++ 2M"}, {"lcm", "LCM"}};
-  std::string name = sampler;
-  for (const auto& [key, display] : kNames) {
-    if (sampler == key) name = display;
+  try {
+    const auto choice = schedulers::resolve_sampler(sampler, schedule);
+    return schedulers::a1111_sampler_name(choice.sampler, choice.schedule);
+  } catch (const Error&) {
+    return schedulers::a1111_sampler_name(sampler, schedule);  // unvalidated: as given
   }
-  return schedule == "karras" ? name + " Karras" : name;
 }
 
 }  // namespace pangu_draw::api

@@ -11,6 +11,8 @@ constexpr int kMaxSide = 8192;
 constexpr int kMaxSteps = 1000;
 constexpr int kMaxBatchCount = 100000;
 constexpr size_t kMaxPromptBytes = 64 * 1024;
+constexpr size_t kMaxExperts = 16;  // each is a model evaluation per step
+constexpr size_t kMaxStyles = 16;   // each is a UNet branch per step
 
 // Throws Error{Usage} for the first invalid field; `native_*` replace a 0 width/height.
 void validate_request(const Request& request, int native_width, int native_height);

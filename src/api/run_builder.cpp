@@ -1,4 +1,5 @@
-// run_builder.cpp
+// run_builder.cpp: a validated Request -> the run's plan of experts (conditioning, styles,
+// ControlNets, control images) and settings; public <-> LibTorch tensors.
 #include "api/run_builder.h"
 
 #include <sstream>
@@ -20,23 +21,26 @@ bool is_style_name(const std::string& s) {
   return true;
 }
 
-torch::Tensor control_hint(const std::string& path, int64_t width, int64_t height) {
-  Image img = io::read_image(path);
+torch::Tensor control_hint(const Image& img, int64_t width, int64_t height) {
+  PD_CHECK(img.width > 0 && img.height > 0 && img.rgb.size() == size_t(img.width) * img.height * 3,
+           Usage, "the control image is empty or its pixels do not match its " << img.width << "x"
+                                                                             << img.height << " size");
   PD_CHECK(img.width == width && img.height == height, Usage,
-           path << ": control image is " << img.width << "x" << img.height
-                << ", but the image to generate is " << width << "x" << height
-                << "; resize it or change --width/--height");
-  auto t = torch::from_blob(img.rgb.data(), {img.height, img.width, 3}, torch::kUInt8).clone();
+           "the control image is " << img.width << "x" << img.height
+                                   << ", but the image to generate is " << width << "x" << height
+                                   << "; resize it or change --width/--height");
+  auto t = torch::from_blob(const_cast<uint8_t*>(img.rgb.data()), {img.height, img.width, 3}, torch::kUInt8).clone();
   return t.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat) / 255.0;  // [1, 3, H, W] in [0, 1]
 }
 
-std::vector<pipeline::ControlInput> controls_for(const std::string& net, const std::string& image,
+std::vector<pipeline::ControlInput> controls_for(const std::string& net, const Image& image,
                                                  float scale, const pipeline::ModelBundle& model,
-                                                 int64_t width, int64_t height) {
+                                                 int64_t width, int64_t height,
+                                                 const ControlNetLoader& load) {
   if (net.empty()) return {};
   pipeline::ControlInput control;
-  control.net = unet::load_controlnet(net, model.dtype);
-  control.hint = control_hint(image, width, height);
+  control.net = load(net, model);
+  control.hint = control_hint(image, width, height).to(model.device);
   control.scale = scale;
   return {control};
 }
@@ -44,16 +48,42 @@ std::vector<pipeline::ControlInput> controls_for(const std::string& net, const s
 
 }  // namespace
 
-torch::Tensor read_init_noise(const std::string& path, const std::vector<int64_t>& shape) {
+torch::Tensor read_single_tensor(const std::string& path) {
   auto file = io::SafetensorsFile::open(path);
   const auto names = file->names();
   PD_CHECK(names.size() == 1, Input,
-           path << ": --init-noise needs a file with exactly one tensor, found " << names.size());
-  auto t = file->load(names[0]);
+           path << ": needs a file with exactly one tensor, found " << names.size());
+  return file->load(names[0]).to(torch::kFloat);
+}
+
+Tensor to_public(const torch::Tensor& t) {
+  auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  Tensor out;
+  out.shape = c.sizes().vec();
+  out.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  return out;
+}
+
+torch::Tensor from_public(const Tensor& t, const std::string& what) {
+  int64_t n = 1;
+  for (int64_t d : t.shape) {
+    PD_CHECK(d > 0 && d <= (int64_t(1) << 31) && n <= (int64_t(1) << 40) / d, Usage,
+             what << ": bad tensor shape " << core::shape_str(t.shape));
+    n *= d;
+  }
+  PD_CHECK(!t.shape.empty() && static_cast<size_t>(n) == t.data.size(), Usage,
+           what << ": shape " << core::shape_str(t.shape) << " holds " << n << " values, got "
+                << t.data.size());
+  return torch::from_blob(const_cast<float*>(t.data.data()), t.shape, torch::kFloat).clone();
+}
+
+torch::Tensor init_noise(const Tensor& noise, const std::vector<int64_t>& shape) {
+  auto t = from_public(noise, "the initial noise");
   const std::vector<int64_t> chw(shape.begin() + 1, shape.end());
-  PD_CHECK(t.sizes().vec() == shape || t.sizes().vec() == chw, Input,
-           path << ": noise is " << core::shape_str(t.sizes()) << ", this run needs "
-                << core::shape_str(shape) << " (the latent of the requested size)");
+  PD_CHECK(t.sizes().vec() == shape || t.sizes().vec() == chw, Usage,
+           "the initial noise is " << core::shape_str(t.sizes()) << ", this run needs "
+                                   << core::shape_str(shape) << " (the latent of the requested size)");
+  PD_CHECK(torch::isfinite(t).all().item<bool>(), Usage, "the initial noise holds NaN or infinite values");
   return t.reshape(shape);
 }
 
@@ -81,56 +111,20 @@ void resolve_styles(const Request& r, const std::string& prompt, const pipeline:
   }
 }
 
-Request with_model_plan(const Request& r, const pipeline::ModelBundle& model) {
-  if (!r.experts.empty()) return r;
-  const bool own_plan = model.texture && r.time_decoupled;
-  if (r.texture_model_path.empty() && !own_plan) return r;
-  Request planned = r;
-  const float model_t = model.texture ? static_cast<float>(model.switch_t) : kDefaultSwitchT;
-  const float t = r.switch_t >= 0 ? r.switch_t : model_t;
-  Expert structure, texture;
-  structure.to_t = t;  // t >= T: layout, the early noisy steps
-  texture.model_path = r.texture_model_path.empty() ? model.texture->path : r.texture_model_path;
-  texture.from_t = t;  // t < T: detail
-  for (Expert* e : {&structure, &texture}) {  // a ControlNet guides both generators' steps
-    e->controlnet_path = r.controlnet_path;
-    e->control_image_path = r.control_image_path;
-    e->control_scale = r.control_scale;
-  }
-  planned.experts = {structure, texture};
-  return planned;
-}
-
-pipeline::TextToImage build_run(const Request& r, const std::string& prompt,
-                                std::shared_ptr<const pipeline::ModelBundle> model) {
-  pipeline::TextToImage run;
-  run.prompt = prompt;
-  run.negative_prompt = r.negative_prompt;
-  run.width = r.width ? r.width : model->native_width;
-  run.height = r.height ? r.height : model->native_height;
-  run.steps = r.steps;
-  run.sampler = r.sampler;
-  run.karras = r.schedule == "karras";
-  run.eta = r.eta;
-  run.dynamic_threshold = r.dynamic_threshold;
-  run.dynamic_threshold_max = r.dynamic_threshold_max;
-  run.vae_tile = r.vae_tile;
-  run.guidance.cfg = r.cfg_scale;
-  resolve_styles(r, prompt, *model, run.style_prompts, run.guidance.styles);
-  run.controls = controls_for(r.controlnet_path, r.control_image_path, r.control_scale, *model,
-                              run.width, run.height);
-  if (!r.init_noise_path.empty()) {
-    run.init_noise = read_init_noise(r.init_noise_path, model->latent_shape(run.width, run.height));
-  }
-  return run;
-}
-
 std::vector<coop::Expert> build_experts(const Request& r, const std::string& prompt,
                                         std::shared_ptr<const pipeline::ModelBundle> model,
-                                        const ModelLoader& load) {
+                                        const Loaders& load) {
+  std::vector<Expert> specs = r.experts;
+  if (specs.empty()) {  // the plain run: one expert, the model itself, unbounded in t
+    Expert alone;
+    alone.controlnet_path = r.controlnet_path;
+    alone.control_image = r.control_image;
+    alone.control_scale = r.control_scale;
+    specs.push_back(alone);
+  }
   std::vector<coop::Expert> experts;
-  for (const auto& spec : r.experts) {
-    auto m = spec.model_path.empty() ? model : load(spec.model_path);
+  for (const auto& spec : specs) {
+    auto m = spec.model_path.empty() ? model : load.model(spec.model_path);
     const int64_t w = spec.width ? spec.width : (r.width ? r.width : m->native_width);
     const int64_t h = spec.height ? spec.height : (r.height ? r.height : m->native_height);
     PD_CHECK(w % 8 == 0 && h % 8 == 0 && w > 0 && h > 0, Usage,
@@ -143,7 +137,8 @@ std::vector<coop::Expert> build_experts(const Request& r, const std::string& pro
     e.model = m;
     e.denoiser = pipeline::make_denoiser(
         m, std::move(cond),
-        controls_for(spec.controlnet_path, spec.control_image_path, spec.control_scale, *m, w, h));
+        controls_for(spec.controlnet_path, spec.control_image, spec.control_scale, *m, w, h,
+                     load.controlnet));
     e.weight = spec.weight;
     e.from_t = spec.from_t < 0 ? coop::kUnbounded : spec.from_t;
     e.to_t = spec.to_t < 0 ? -coop::kUnbounded : spec.to_t;
@@ -151,6 +146,19 @@ std::vector<coop::Expert> build_experts(const Request& r, const std::string& pro
     experts.push_back(std::move(e));
   }
   return experts;
+}
+
+coop::CoopSettings run_settings(const Request& r) {
+  coop::CoopSettings run;
+  run.sampler = r.sampler;
+  run.options.steps = r.steps;
+  run.options.karras = r.schedule == "karras";
+  run.options.eta = r.eta;
+  run.naive_latent_resize = r.naive_latent_resize;
+  run.vae_tile = r.vae_tile;
+  run.dynamic_threshold = r.dynamic_threshold;
+  run.dynamic_threshold_max = r.dynamic_threshold_max;
+  return run;
 }
 
 }  // namespace pangu_draw::api

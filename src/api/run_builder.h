@@ -9,28 +9,38 @@
 #include "coop/coop_run.h"
 #include "pangu_draw/pangu_draw.h"
 #include "pipeline/txt2img.h"
+#include "unet/controlnet.h"
 
 namespace pangu_draw::api {
 
 using ModelLoader = std::function<std::shared_ptr<const pipeline::ModelBundle>(const std::string& path)>;
+// A ControlNet for `model` (its dtype and device), loaded once per Pipeline and shared.
+using ControlNetLoader =
+    std::function<unet::ControlNetModel(const std::string& path, const pipeline::ModelBundle& model)>;
+struct Loaders {
+  ModelLoader model;
+  ControlNetLoader controlnet;
+};
 
-// `r` with its time-decoupled plan as two experts when it names none: the structure generator is
-// `model`, the texture generator r.texture_model_path or else the model's own texture UNet (when
-// the model declares one and `r` does not turn the plan off); otherwise `r` unchanged.
-inline constexpr float kDefaultSwitchT = 500.0f;  // hand-over when the model declares no plan
-Request with_model_plan(const Request& r, const pipeline::ModelBundle& model);
 
-// The plain single-model run.
-pipeline::TextToImage build_run(const Request& r, const std::string& prompt,
-                                std::shared_ptr<const pipeline::ModelBundle> model);
-
-// The experts of r.experts ("" = `model`), each with its own conditioning and controls.
+// The run's plan: the experts of r.experts ("" = `model`), each with its own conditioning and
+// controls; a request without experts is the one-expert plan of `model` with r's ControlNet.
 std::vector<coop::Expert> build_experts(const Request& r, const std::string& prompt,
                                         std::shared_ptr<const pipeline::ModelBundle> model,
-                                        const ModelLoader& load);
+                                        const Loaders& load);
 
-// The --init-noise tensor, [1, C, h, w] or [C, h, w], checked against `shape`.
-torch::Tensor read_init_noise(const std::string& path, const std::vector<int64_t>& shape);
+// The run settings of `r` for seed `seed` (sampler, steps, schedule, thresholding, decode).
+coop::CoopSettings run_settings(const Request& r);
+
+// Request::init_noise, [1, C, h, w] or [C, h, w], checked against `shape` (Error{Usage}).
+torch::Tensor init_noise(const Tensor& noise, const std::vector<int64_t>& shape);
+
+// The one tensor of a .safetensors file as float32 (Error{Input} for none or several).
+torch::Tensor read_single_tensor(const std::string& path);
+
+// Public <-> LibTorch tensors (float32, CPU); from_public checks the shape (Error{Usage}).
+Tensor to_public(const torch::Tensor& t);
+torch::Tensor from_public(const Tensor& t, const std::string& what);
 
 // Style prompts and scales for one model (styles with scale 0 add no branch). A style name the
 // model does not list is looked up in `fallback` (the pipeline's own model) before failing, so

@@ -1,5 +1,10 @@
-// coop_run.cpp
+// coop_run.cpp: the run engine (see coop_run.h): initial noise from the run's generator, stages
+// of fused experts through one sampler stream, IID-preserving hand-overs, the final decode.
 #include "coop/coop_run.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
 
 #include "coop/fused_denoiser.h"
 #include "coop/latent_bridge.h"
@@ -19,16 +24,19 @@ size_t host_at(const std::vector<Expert>& experts, double t) {
                                                     << "; make the experts' from-t/to-t ranges cover 0..1000");
 }
 
+// Seed arithmetic wraps in uint64 (defined, and the CPU generator takes a uint64 seed).
+int64_t offset_seed(int64_t seed, uint64_t offset) {
+  return static_cast<int64_t>((static_cast<uint64_t>(seed) + offset) & ((uint64_t(1) << 63) - 1));
+}
+
 }  // namespace
 
 torch::Tensor hand_over_noise(const std::vector<int64_t>& shape, int64_t seed, int i) {
-  return pipeline::seeded_noise(shape, seed + 1000003 * (i + 1));
+  return pipeline::seeded_noise(shape, offset_seed(seed, 1000003ull * static_cast<uint64_t>(i + 1)));
 }
 
 torch::Tensor hand_over(const torch::Tensor& x_vp, const Expert& from, const Expert& to,
-                        const schedulers::Denoiser& outgoing, const schedulers::Sampler& sampler,
-                        const schedulers::NoiseScheduleConfig& run_schedule, int i,
-                        const CoopSettings& settings) {
+                        const schedulers::Sampler& sampler, int i, const CoopSettings& settings) {
   if (settings.naive_latent_resize) {
     PD_CHECK(same_latent_space(*from.model, *to.model), Usage,
              "naive latent resizing needs experts that share a VAE");
@@ -36,9 +44,28 @@ torch::Tensor hand_over(const torch::Tensor& x_vp, const Expert& from, const Exp
   }
   const schedulers::StepInfo info = sampler.step_info(i);
   const double ab = info.alpha_bar;
-  auto eps = schedulers::NoiseSchedule(run_schedule).to_eps(outgoing(x_vp, info), x_vp, ab);
+  // The outgoing expert's own prediction, in its own space and prediction type.
+  auto eps = schedulers::NoiseSchedule(from.model->scheduler).to_eps(from.denoiser(x_vp, info), x_vp, ab);
   auto x0 = map_clean_latent(x0_from_eps(eps, x_vp, ab), *from.model, *to.model, to.latent_shape);
-  return noised(x0, hand_over_noise(to.latent_shape, settings.seed, i), ab);
+  auto noise = hand_over_noise(to.latent_shape, settings.seed, i).to(x0.device());
+  return noised(x0, noise, ab);
+}
+
+void check_shared_schedule(const std::vector<Expert>& experts,
+                           const schedulers::NoiseScheduleConfig& run_schedule) {
+  const schedulers::NoiseSchedule run(run_schedule);
+  for (const auto& e : experts) {
+    const schedulers::NoiseSchedule own(e.model->scheduler);
+    const auto& a = own.alphas_cumprod();
+    const auto& b = run.alphas_cumprod();
+    bool same = a.size() == b.size();
+    for (size_t t = 0; same && t < a.size(); ++t) same = std::abs(a[t] - b[t]) <= 1e-6f;
+    PD_CHECK(same, Usage,
+             e.model->name << "'s noise schedule (" << e.model->scheduler.num_train_timesteps << " steps, "
+                           << e.model->scheduler.beta_schedule << ") differs from the run's ("
+                           << run_schedule.num_train_timesteps << ", " << run_schedule.beta_schedule
+                           << "): experts of one run must share ᾱ_t; use models trained on one schedule");
+  }
 }
 
 std::vector<Stage> plan_stages(const std::vector<Expert>& experts, const schedulers::Sampler& sampler) {
@@ -54,34 +81,50 @@ std::vector<Stage> plan_stages(const std::vector<Expert>& experts, const schedul
   return stages;
 }
 
+namespace {
+
+// The initial state: the given noise, else the first draw of the run's generator.
+torch::Tensor initial_noise(const CoopSettings& settings, const Expert& first, at::Generator& gen) {
+  if (settings.init_noise.defined()) return settings.init_noise.to(torch::kFloat).reshape(first.latent_shape);
+  return torch::randn(first.latent_shape, gen, torch::TensorOptions().dtype(torch::kFloat));
+}
+
+}  // namespace
+
 pipeline::Generated run_experts(const std::vector<Expert>& experts, const CoopSettings& settings) {
   torch::InferenceMode guard;
-  // One shared schedule ᾱ_t: the final host's (its sampler owns the output latent).
-  auto probe = schedulers::make_sampler(settings.sampler, experts.back().model->scheduler, settings.options);
+  PD_CHECK(!experts.empty(), Usage, "a run needs at least one model");
+  schedulers::SamplerOptions options = settings.options;
+  options.seed = settings.seed;
+  options.generator = std::make_shared<at::Generator>(
+      at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(settings.seed)));
+  // One schedule ᾱ_t for the run (checked shared); the final host's config drives the sampler,
+  // since its sampler owns the output latent.
+  auto probe = schedulers::make_sampler(settings.sampler, experts.back().model->scheduler, options);
   const auto stages = plan_stages(experts, *probe);
-  const Expert& final_host = experts[stages.back().host];
-  const auto& run_schedule = final_host.model->scheduler;
-  auto sampler = schedulers::make_sampler(settings.sampler, run_schedule, settings.options);
+  const auto& run_schedule = experts[stages.back().host].model->scheduler;
+  check_shared_schedule(experts, run_schedule);
+  auto sampler = schedulers::make_sampler(settings.sampler, run_schedule, options);
   const Expert& first = experts[stages.front().host];
-  torch::Tensor x = settings.init_noise.defined()
-                        ? settings.init_noise.to(torch::kFloat).reshape(first.latent_shape)
-                        : pipeline::seeded_noise(first.latent_shape, settings.seed);
-  x = x * sampler->init_noise_sigma();
-  schedulers::Denoiser denoiser;
+  const auto device = first.model->device;
+  torch::Tensor x = initial_noise(settings, first, *options.generator).to(device) * sampler->init_noise_sigma();
   for (size_t s = 0; s < stages.size(); ++s) {
     const Stage& stage = stages[s];
     const Expert& host = experts[stage.host];
     if (s > 0) {
       const Expert& prev = experts[stages[s - 1].host];
       logger().info("step {}: handing the latent from {} to {}", stage.first, prev.model->name, host.model->name);
-      auto x_vp = hand_over(sampler->to_vp(x, stage.first), prev, host, denoiser, *sampler, run_schedule,
-                            stage.first, settings);
-      sampler = schedulers::make_sampler(settings.sampler, run_schedule, settings.options);
+      auto x_vp = hand_over(sampler->to_vp(x, stage.first), prev, host, *sampler, stage.first, settings);
+      // A fresh sampler (no multistep history across the jump) on the same generator stream.
+      sampler = schedulers::make_sampler(settings.sampler, run_schedule, options);
       x = sampler->from_vp(x_vp, stage.first);
     }
-    denoiser = make_fused_denoiser(experts, host, run_schedule, settings.seed);
+    auto denoiser = pipeline::with_dynamic_threshold(
+        make_fused_denoiser(experts, host, run_schedule, settings.seed), run_schedule,
+        settings.dynamic_threshold, settings.dynamic_threshold_max);
     x = sampler->sample(x, denoiser, stage.first, stage.last);
   }
+  const Expert& final_host = experts[stages.back().host];
   pipeline::Generated out;
   out.latent = x;
   core::expect_finite(out.latent, "final latent");

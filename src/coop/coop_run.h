@@ -1,4 +1,7 @@
-// coop_run.h: a run over a plan of experts. The schedule's steps are cut into stages: a new
+// coop_run.h: THE run engine: every request is a plan of experts run by run_experts — a plain
+// request is a one-expert plan (bit-identical to that model's own sampling loop), PanGu-Draw's
+// time-decoupled structure -> texture sampling is a two-expert plan, Coop-Diffusion any number.
+// The schedule's steps are cut into stages: a new
 // stage starts where the host (the first expert active at that step) moves to another latent
 // space or size. Inside a stage the sampler sees one fused Denoiser; between stages the latent
 // is handed over through pixels (x̂0 → decode → resize → encode → re-noise with fresh noise,
@@ -24,20 +27,30 @@ std::vector<Stage> plan_stages(const std::vector<Expert>& experts, const schedul
 
 struct CoopSettings {
   std::string sampler = "euler";
-  schedulers::SamplerOptions options;  // steps, karras, eta, seed, on_step
+  schedulers::SamplerOptions options;  // steps, karras, eta, on_step (seed/generator: the run's)
   int64_t seed = 0;
-  torch::Tensor init_noise;            // optional, at the first stage's latent size
+  // Optional initial noise at the first stage's latent size (diffusers' `latents=`: nothing is
+  // drawn for it, so ancestral steps start the seed's stream at its beginning).
+  torch::Tensor init_noise;
   bool naive_latent_resize = false;    // hand over by resizing z_t (comparison only)
   int64_t vae_tile = -1;               // final decode: vae::decode_tiled setting
+  // Imagen's dynamic thresholding of every step's fused x̂0 (0 = off); see
+  // pipeline::with_dynamic_threshold. Part of the plan, so every run kind gets it.
+  double dynamic_threshold = 0.0;
+  double dynamic_threshold_max = 1.0;
 };
 
-// The hand-over between stages at step i: the outgoing stage's clean estimate x̂0 at step i,
-// moved into the incoming host's space and size, re-noised to step i with fresh noise (seeded
-// from settings.seed and i); or the resized noisy latent when settings.naive_latent_resize.
+// The hand-over between stages at step i: the outgoing host expert's own clean estimate x̂0 at
+// step i (its guided prediction in its own space), moved into the incoming host's space and
+// size, re-noised to step i with fresh noise (seeded from settings.seed and i); or the resized
+// noisy latent when settings.naive_latent_resize.
 torch::Tensor hand_over(const torch::Tensor& x_vp, const Expert& from, const Expert& to,
-                        const schedulers::Denoiser& outgoing, const schedulers::Sampler& sampler,
-                        const schedulers::NoiseScheduleConfig& run_schedule, int i,
-                        const CoopSettings& settings);
+                        const schedulers::Sampler& sampler, int i, const CoopSettings& settings);
+
+// Error{Usage} unless every expert shares the run's noise schedule (ᾱ_t for every train
+// timestep): the fused ε and the hand-over re-noising assume one.
+void check_shared_schedule(const std::vector<Expert>& experts,
+                           const schedulers::NoiseScheduleConfig& run_schedule);
 
 // The fresh noise hand_over adds at step i.
 torch::Tensor hand_over_noise(const std::vector<int64_t>& shape, int64_t seed, int i);

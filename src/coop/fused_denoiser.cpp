@@ -1,4 +1,5 @@
-// fused_denoiser.cpp
+// fused_denoiser.cpp: one stage's experts fused into one Denoiser (same-space mixing, pixel-space
+// bridging with mirrored states, PanGu-Draw Alg. 1).
 #include "coop/fused_denoiser.h"
 
 #include <cmath>
@@ -24,11 +25,15 @@ FusedDenoiser::FusedDenoiser(std::vector<Expert> experts, Expert host,
 torch::Tensor FusedDenoiser::bridged_input(size_t i, const torch::Tensor& z, double ab) {
   const Expert& e = experts_[i];
   if (mirrors_[i]) return noised(mirrors_[i]->x0, mirrors_[i]->eps, ab);
-  if (e.latent_shape == z.sizes().vec()) return z;  // z'_T = z_T (Alg. 1)
+  // z'_T = z_T (Alg. 1): pure noise is valid in any latent space of the same shape. Later, an
+  // expert of another latent space gets the best estimate mapped into its space instead.
+  if (e.latent_shape == z.sizes().vec() && !last_x0_.defined()) return z;
   // First step of an expert at another size: its own fresh noise around the best estimate.
-  auto noise = pipeline::seeded_noise(e.latent_shape, seed_ + 7919 * (++draws_));
+  const uint64_t offset = 7919ull * static_cast<uint64_t>(++draws_);  // wraps, never overflows
+  const auto seed = static_cast<int64_t>((static_cast<uint64_t>(seed_) + offset) & ((uint64_t(1) << 63) - 1));
+  auto noise = pipeline::seeded_noise(e.latent_shape, seed).to(z.device());
   auto x0 = last_x0_.defined() ? map_clean_latent(last_x0_, *host_.model, *e.model, e.latent_shape)
-                               : torch::zeros(e.latent_shape);
+                               : torch::zeros(e.latent_shape, z.options());
   return noised(x0, noise, ab);
 }
 

@@ -1,4 +1,5 @@
-// latent_bridge.cpp
+// latent_bridge.cpp: moving clean latents between latent spaces and sizes (decode, resize, encode)
+// and the eps/x0/noising formulas of the bridge.
 #include "coop/latent_bridge.h"
 
 #include <cmath>

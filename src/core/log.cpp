@@ -1,19 +1,32 @@
-// log.cpp: creates the "pangu_draw" logger once.
+// log.cpp: the shared Logger, its sink dispatch and level names.
 #include "core/log.h"
-
-#include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace pangu_draw {
 
-spdlog::logger& logger() {
-  static std::shared_ptr<spdlog::logger> instance = [] {
-    auto existing = spdlog::get("pangu_draw");
-    if (existing) return existing;
-    auto created = spdlog::stderr_color_mt("pangu_draw");
-    created->set_pattern("[%l] %v");
-    return created;
-  }();
-  return *instance;
+void Logger::write(LogLevel level, const std::string& message) const {
+  if (sink_) {
+    sink_(level, message);
+  } else {
+    core::stderr_log(level, message);
+  }
+}
+
+Logger& logger() {
+  static Logger instance;
+  return instance;
+}
+
+bool parse_log_level(const std::string& name, LogLevel* level) {
+  static const std::pair<const char*, LogLevel> kNames[] = {
+      {"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warn", LogLevel::warn},
+      {"warning", LogLevel::warn}, {"error", LogLevel::error}, {"off", LogLevel::off}};
+  for (const auto& [n, l] : kNames) {
+    if (name == n) {
+      *level = l;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace pangu_draw

@@ -1,4 +1,5 @@
-// tensor_check.cpp
+// tensor_check.cpp: shape and finiteness checks that name the tensor in their error, and shape
+// formatting.
 #include "core/tensor_check.h"
 
 #include <sstream>

@@ -1,4 +1,5 @@
-// cfg.cpp
+// cfg.cpp: classifier-free and style-guided guidance: the branch plan, combining branch outputs,
+// dynamic thresholding.
 #include "guidance/cfg.h"
 
 #include "core/error.h"
@@ -7,7 +8,7 @@ namespace pangu_draw::guidance {
 
 BranchPlan plan_branches(const GuidanceScales& scales) {
   BranchPlan plan;
-  plan.uncond = scales.cfg != 1.0;
+  plan.uncond = scales.cfg > 1.0;  // diffusers: guidance only for scales above 1
   plan.styles = static_cast<int>(scales.styles.size());
   return plan;
 }

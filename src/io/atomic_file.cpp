@@ -1,4 +1,4 @@
-// atomic_file.cpp
+// atomic_file.cpp: whole-file reads with a size limit and atomic writes (temp file + rename).
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
@@ -21,17 +21,13 @@ std::string temp_name(const std::string& path) {
   return path + ".tmp." + std::to_string(::getpid());
 }
 
-void write_all(int fd, const std::string& bytes, const std::string& path) {
+// Throws Error{Runtime}; the caller closes and removes the file.
+void write_all(int fd, const char* bytes, size_t size, const std::string& path) {
   size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+  while (done < size) {
+    ssize_t n = ::write(fd, bytes + done, size - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(path.c_str());
-      PD_FAIL(Runtime, path << ": write failed: " << std::strerror(err));
-    }
+    if (n <= 0) PD_FAIL(Runtime, path << ": write failed: " << std::strerror(errno));
     done += static_cast<size_t>(n);
   }
 }
@@ -39,6 +35,13 @@ void write_all(int fd, const std::string& bytes, const std::string& path) {
 }  // namespace
 
 void write_file_atomic(const std::string& path, const std::string& bytes, bool overwrite) {
+  write_file_atomic_streamed(
+      path, [&](const ByteSink& write) { write(bytes.data(), bytes.size()); }, overwrite);
+}
+
+void write_file_atomic_streamed(const std::string& path,
+                                const std::function<void(const ByteSink&)>& produce,
+                                bool overwrite) {
   struct stat st {};
   PD_CHECK(overwrite || ::stat(path.c_str(), &st) != 0, Input,
            path << ": file exists; pass --overwrite to replace it or choose another name");
@@ -47,7 +50,13 @@ void write_file_atomic(const std::string& path, const std::string& bytes, bool o
   PD_CHECK(fd >= 0, Runtime,
            path << ": cannot create output file (" << std::strerror(errno)
                 << "); check that the folder exists and is writable");
-  write_all(fd, bytes, tmp);
+  try {
+    produce([&](const char* data, size_t size) { write_all(fd, data, size, tmp); });
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

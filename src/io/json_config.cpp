@@ -1,4 +1,4 @@
-// json_config.cpp
+// json_config.cpp: JsonConfig: typed, error-naming access to config.json files.
 #include "io/json_config.h"
 
 #include "core/error.h"

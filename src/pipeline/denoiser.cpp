@@ -1,4 +1,5 @@
-// denoiser.cpp
+// denoiser.cpp: one model's guided Denoiser: prompt conditioning per branch, ControlNet residuals,
+// one batched UNet call per step, dynamic thresholding.
 #include "pipeline/denoiser.h"
 
 #include <cmath>
@@ -31,6 +32,9 @@ GuidedConditioning guided_conditioning(const ModelBundle& model, const std::stri
   if (stats.truncated) logger().warn("prompt is longer than the tokenizer's limit and was truncated");
   for (const auto& s : style_prompts) parts.push_back(cond.encode(s, width, height));
   g.batched = text_encoders::Conditioning::cat(parts);
+  for (torch::Tensor* t : {&g.batched.context, &g.batched.pooled, &g.batched.time_ids}) {
+    if (t->defined()) *t = t->to(model.device);
+  }
   return g;
 }
 
@@ -67,7 +71,7 @@ schedulers::Denoiser make_denoiser(std::shared_ptr<const ModelBundle> model,
     torch::InferenceMode guard;
     const int64_t n = c.plan.size();
     auto x = x_in.repeat({n, 1, 1, 1}).to(model->dtype);
-    auto t = torch::full({x.size(0)}, step.timestep, torch::TensorOptions().dtype(torch::kFloat));
+    auto t = torch::full({x.size(0)}, step.timestep, torch::TensorOptions().dtype(torch::kFloat).device(x.device()));
     unet::UNetExtra extra;
     extra.text_embeds = c.batched.pooled;
     extra.time_ids = c.batched.time_ids;

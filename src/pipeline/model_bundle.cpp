@@ -1,4 +1,5 @@
-// model_bundle.cpp
+// model_bundle.cpp: load_bundle: every component of a model (text encoders, UNet, VAE, scheduler,
+// styles, time-decoupled texture UNet) on its device.
 #include "pipeline/model_bundle.h"
 
 #include <unistd.h>
@@ -62,12 +63,22 @@ std::shared_ptr<const ModelBundle> load_texture(const io::ModelLayout& layout,
            plan.origin() << ": time_decoupled.switch_t must be inside (0, "
                          << structure.scheduler.num_train_timesteps << "), got " << switch_t);
   auto texture = std::make_shared<ModelBundle>(structure);
-  texture->unet = unet::load_unet(layout.config(component), layout.weights(component), structure.dtype);
+  texture->unet = unet::load_unet(layout.config(component), layout.weights(component),
+                                  structure.dtype, structure.device);
   PD_CHECK(texture->unet->config().in_channels == structure.unet->config().in_channels, Input,
            layout.folder(component) << ": the texture UNet must work in the structure UNet's latent space");
   texture->path = layout.folder(component);
   texture->name = structure.name + "/" + component;
   return texture;
+}
+
+// Puts every module of the bundle (and its texture UNet) on bundle.device.
+void to_device(ModelBundle& bundle) {
+  if (bundle.device.is_cpu()) return;
+  bundle.unet->to(bundle.device);
+  bundle.vae->to(bundle.device);
+  bundle.conditioner->to(bundle.device);
+  if (bundle.texture) std::const_pointer_cast<ModelBundle>(bundle.texture)->unet->to(bundle.device);
 }
 
 }  // namespace
@@ -85,11 +96,14 @@ std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const Lo
   bundle->path = path;
   bundle->name = base_name(path);
   bundle->dtype = settings.dtype;
-  bundle->conditioner = text_encoders::load_conditioner(layout, settings.dtype);
+  bundle->device = settings.device;
+  bundle->conditioner = text_encoders::load_conditioner(layout, settings.dtype, settings.device);
   logger().debug("text encoders: {:.2f} s", seconds());
-  bundle->unet = unet::load_unet(layout.config("unet"), layout.weights("unet"), settings.dtype);
+  bundle->unet = unet::load_unet(layout.config("unet"), layout.weights("unet"), settings.dtype,
+                                 settings.device);
   logger().debug("unet: {:.2f} s", seconds());
-  bundle->vae = vae::load_vae(layout.config("vae"), layout.weights("vae"), settings.dtype);
+  bundle->vae = vae::load_vae(layout.config("vae"), layout.weights("vae"), settings.dtype,
+                              settings.device);
   logger().debug("vae: {:.2f} s", seconds());
   bundle->styles = read_styles(layout);
   bundle->vae_fingerprint = fingerprint(*bundle->vae);
@@ -99,6 +113,7 @@ std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const Lo
   if (layout.model_index().has("time_decoupled")) {
     bundle->texture = load_texture(layout, *bundle, bundle->switch_t);
   }
+  to_device(*bundle);
   logger().info("loaded {} ({}, native size {}x{}) in {:.1f} s", bundle->name,
                 layout.single_file() ? "single file" : "diffusers folder", bundle->native_width,
                 bundle->native_height,

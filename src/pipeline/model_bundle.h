@@ -17,6 +17,7 @@ namespace pangu_draw::pipeline {
 struct LoadSettings {
   std::string config_dir;                       // configs for single-file checkpoints
   torch::ScalarType dtype = torch::kFloat;      // compute dtype
+  torch::Device device = torch::kCPU;           // where the weights go
 };
 
 struct ModelBundle {
@@ -29,6 +30,7 @@ struct ModelBundle {
   int64_t native_width = 0;   // UNet sample_size x VAE downscale
   int64_t native_height = 0;
   torch::ScalarType dtype = torch::kFloat;
+  torch::Device device = torch::kCPU;  // where its weights live; every tensor of a run goes there
   // Identifies the latent space: equal for models whose VAE weights are equal (Coop-Diffusion
   // and expert hand-overs skip the pixel round trip between such models).
   double vae_fingerprint = 0.0;

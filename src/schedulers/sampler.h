@@ -2,6 +2,7 @@
 // registry entry points; each algorithm mirrors one diffusers 0.25 scheduler's set_timesteps/step.
 #pragma once
 
+#include <ATen/core/Generator.h>
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "schedulers/noise_schedule.h"
+#include "schedulers/sampler_names.h"
 
 namespace pangu_draw::schedulers {
 
@@ -33,12 +35,20 @@ using Denoiser = std::function<torch::Tensor(const torch::Tensor& model_input, c
 
 struct SamplerOptions {
   int steps = 30;
-  bool karras = false;   // Karras et al. sigmas (euler, euler_a, heun, dpmpp_2m)
+  // The sigma schedule (schedule_names()): "default" (the config's timestep spacing), "karras",
+  // "exponential" (sigma samplers and the DPM-Solver / UniPC family) or "sgm_uniform" (timestep
+  // spacing "trailing"; every sampler but lcm). make_sampler checks it against the sampler.
+  std::string schedule = "default";
+  bool karras = false;   // the same as schedule "karras" (kept for callers that set only this)
   double eta = 0.0;      // DDIM: 0 deterministic, 1 DDPM-like
   // Noise of ancestral / eta > 0 / LCM steps. The stream is torch's CPU generator seeded with
   // `seed`, after one draw of the latent's shape: the same stream diffusers uses when the initial
   // noise came from that generator. Unset: a random seed.
   std::optional<int64_t> seed;
+  // The run's generator (diffusers' `generator=`): when set, stochastic steps draw from it as it
+  // stands, after whatever the run drew before (the initial noise, an earlier stage's steps), and
+  // `seed` is ignored. Runs share one across stages so a hand-over never restarts the stream.
+  std::shared_ptr<at::Generator> generator;
   std::function<void(int step, int num_steps)> on_step;  // after each step (1-based); may throw
 };
 
@@ -66,10 +76,17 @@ class Sampler {
   virtual torch::Tensor from_vp(const torch::Tensor& x_vp, int i) const = 0;
 };
 
-// name: one of sampler_names(). Error{Usage} for an unknown name (listing the names), steps <= 0,
-// karras with a sampler that has no sigma schedule (ddim, lcm), or steps the schedule cannot give.
+// name: one of sampler_names() or an A1111 sampler name (sampler_names.h: "DPM++ 2M Karras" sets
+// the schedule too). Error{Usage} for an unknown name (listing the names), steps <= 0, a schedule
+// the sampler cannot run (karras / exponential with ddim, ddpm or lcm; any with lcm), or steps
+// the schedule cannot give.
 std::unique_ptr<Sampler> make_sampler(const std::string& name, const NoiseScheduleConfig& config,
                                       const SamplerOptions& options);
 std::vector<std::string> sampler_names();
+// resolve_sampler (sampler_names.h) plus make_sampler's check that the sampler can run the
+// schedule, without a model config: what a request can be validated with before any work.
+SamplerChoice checked_sampler(const std::string& name, const std::string& schedule);
+// "default", "karras", "exponential", "sgm_uniform".
+std::vector<std::string> schedule_names();
 
 }  // namespace pangu_draw::schedulers

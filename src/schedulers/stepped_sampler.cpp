@@ -39,6 +39,7 @@ torch::Tensor SteppedSampler::sample(torch::Tensor x, const Denoiser& denoiser, 
 
 torch::Tensor SteppedSampler::noise_like(const torch::Tensor& x) {
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+  if (options_.generator) return torch::randn(x.sizes(), *options_.generator, f32).to(x.options());
   if (!generator_) {
     const uint64_t seed = options_.seed ? static_cast<uint64_t>(*options_.seed)
                                         : (static_cast<uint64_t>(std::random_device{}()) << 32) ^
@@ -48,6 +49,14 @@ torch::Tensor SteppedSampler::noise_like(const torch::Tensor& x) {
     (void)torch::randn(x.sizes(), *generator_, f32);
   }
   return torch::randn(x.sizes(), *generator_, f32).to(x.options());
+}
+
+SigmaShape SteppedSampler::sigma_shape() const {
+  const std::string& s = options_.schedule;
+  if (s == "karras" || options_.karras) return SigmaShape::Karras;
+  if (s == "exponential") return SigmaShape::Exponential;
+  if (s == "default" && schedule_.config().use_karras_sigmas) return SigmaShape::Karras;
+  return SigmaShape::Spaced;
 }
 
 torch::Tensor SteppedSampler::vp_x0(const torch::Tensor& out, const torch::Tensor& x,

@@ -1,4 +1,5 @@
-// conditioner.cpp
+// conditioner.cpp: the Conditioner: tokenizers + text encoders -> context, pooled embedding and
+// size ids for one prompt.
 #include "text_encoders/conditioner.h"
 
 #include "core/error.h"
@@ -63,8 +64,9 @@ Conditioning Conditioner::encode(const std::string& prompt, int64_t width, int64
       stats->unknown = std::max(stats->unknown, tok.num_unknown);
       stats->truncated = stats->truncated || tok.truncated;
     }
-    auto ids = torch::tensor(tok.ids, torch::kLong).unsqueeze(0);  // [1, 77]
     CLIPTextModel encoder = encoders_[i];  // a holder copy shares the weights
+    const auto device = encoder->parameters().front().device();
+    auto ids = torch::tensor(tok.ids, torch::kLong).unsqueeze(0).to(device);  // [1, 77]
     CLIPTextOutput h = encoder->forward(ids);
     contexts.push_back(config_.encoders[i].layer == HiddenLayer::Last ? h.last_hidden
                                                                       : h.penultimate_hidden);
@@ -82,7 +84,7 @@ Conditioning Conditioner::encode_negative(const std::string& prompt, int64_t wid
 }
 
 std::shared_ptr<const Conditioner> load_conditioner(const io::ModelLayout& layout,
-                                                    torch::ScalarType dtype) {
+                                                    torch::ScalarType dtype, torch::Device device) {
   std::vector<std::string> folders;
   for (const char* name : {"text_encoder", "text_encoder_2"}) {
     if (layout.has(name)) folders.push_back(name);
@@ -92,7 +94,8 @@ std::shared_ptr<const Conditioner> load_conditioner(const io::ModelLayout& layou
   std::vector<CLIPTextModel> encs;
   for (const auto& spec : config.encoders) {
     toks.push_back(tokenizers::load_tokenizer(layout.files(spec.tokenizer)));
-    encs.push_back(load_clip_text(layout.config(spec.encoder), layout.weights(spec.encoder), dtype));
+    encs.push_back(
+        load_clip_text(layout.config(spec.encoder), layout.weights(spec.encoder), dtype, device));
   }
   return std::make_shared<const Conditioner>(std::move(config), std::move(toks), std::move(encs));
 }

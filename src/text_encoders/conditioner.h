@@ -44,6 +44,10 @@ class Conditioner {
   // The negative branch: zeros when the model says so for an empty negative prompt.
   Conditioning encode_negative(const std::string& prompt, int64_t width, int64_t height) const;
   const ConditionerConfig& config() const { return config_; }
+  // Moves the text encoders to `device` (at load time, before the conditioner is shared).
+  void to(const torch::Device& device) const {
+    for (auto e : encoders_) e->to(device);  // holder copies share the modules
+  }
 
  private:
   torch::Tensor time_ids(int64_t width, int64_t height) const;
@@ -53,8 +57,10 @@ class Conditioner {
   std::vector<CLIPTextModel> encoders_;
 };
 
-// Loads tokenizers and text encoders named by the model's conditioning config.
+// Loads tokenizers and text encoders named by the model's conditioning config; the encoders'
+// weights in `dtype` on `device`.
 std::shared_ptr<const Conditioner> load_conditioner(const io::ModelLayout& layout,
-                                                    torch::ScalarType dtype = torch::kFloat);
+                                                    torch::ScalarType dtype = torch::kFloat,
+                                                    torch::Device device = torch::kCPU);
 
 }  // namespace pangu_draw::text_encoders

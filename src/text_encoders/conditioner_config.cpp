@@ -1,4 +1,5 @@
-// conditioner_config.cpp
+// conditioner_config.cpp: how a model's prompts are conditioned (which encoders, layers, pooling,
+// time ids), read from its configs.
 #include "text_encoders/conditioner_config.h"
 
 #include <sstream>

@@ -165,17 +165,3 @@ TEST(Cli, ExistingOutputIsKeptUnlessOverwrite) {
   EXPECT_EQ(o.output, "") << "-q prints errors only";
   EXPECT_NE(pangu_draw::io::read_file(out), "precious");
 }
-
-TEST(Cli, LinearLayersNeverRunOnAGenericBlasKernel) {
-  const auto dir = pt::temp_dir("cli_blas");
-  auto o = run_cli({"generate", "--model", pt::model_dir(pt::fixture_sets().front()), "--prompt", "x",
-                    "--steps", "1", "--output", dir + "/x.png", "-v"},
-                   "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u PANGU_DRAW_NO_REEXEC");
-  ASSERT_EQ(o.code, 0) << o.output;
-  const size_t at = o.output.find("BLAS core: ");
-  ASSERT_NE(at, std::string::npos) << o.output;
-  const std::string core = o.output.substr(at + 11, o.output.find('\n', at) - at - 11);
-  for (const char* generic : {"Prescott", "Core2", "Katmai", "Nehalem", "generic"}) {
-    EXPECT_NE(core, generic) << "the CLI left OpenBLAS on its generic kernel";
-  }
-}

@@ -15,6 +15,7 @@
 #include "pangu_draw/pangu_draw.h"
 #include "pipeline/txt2img.h"
 #include "support/fixtures.h"
+#include "support/latents.h"
 
 namespace pt = pangu_draw::testing;
 namespace coop = pangu_draw::coop;
@@ -28,10 +29,7 @@ std::string set_a() { return "sd1"; }
 std::string set_b() { return "sd2"; }
 
 torch::Tensor latent_of(const Pipeline& pipe, Request r) {
-  const auto dir = pt::temp_dir("coop");
-  r.save_latent_path = dir + "/z.safetensors";
-  pipe.generate(r);
-  return pangu_draw::io::SafetensorsFile::open(r.save_latent_path)->load("latent");
+  return pt::final_latent(pipe, r);
 }
 
 Request base_request(const std::string& sampler) {
@@ -105,6 +103,46 @@ TEST(TimeDecoupled, TwoCopiesOfOneModelGiveTheSingleModelRun) {
   }
 }
 
+// One run engine: a time-decoupled run whose texture generator is the model itself equals the
+// plain run exactly, for every feature a plain run has — stochastic samplers (one noise stream
+// across the hand-over), DDIM with eta, dynamic thresholding (the plan's x0 post-processing),
+// custom styles and a ControlNet on both generators. (Dynamic thresholding used to be dropped in
+// every expert run: 22x off.)
+TEST(TimeDecoupled, SameModelAsTextureGeneratorEqualsThePlainRunForEveryFeature) {
+  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  const auto all = pt::cases(set_a());
+  std::vector<std::pair<std::string, Request>> runs;
+  for (const char* sampler : {"euler", "euler_a", "lcm", "ddim"}) runs.emplace_back(sampler, base_request(sampler));
+  runs[3].second.eta = 0.5f;
+  Request dyn = base_request("euler_a");
+  dyn.dynamic_threshold = 0.9f;
+  dyn.dynamic_threshold_max = 1.5f;
+  runs.emplace_back("dynamic threshold", dyn);
+  Request styled = base_request("dpmpp_2m");
+  styled.styles = {{"ink painting, ", 3.0f}, {"watercolor, ", 1.5f}};
+  runs.emplace_back("styles", styled);
+  for (const auto& c : all.at("sampling_cases")) {
+    if (!c.contains("controlnet")) continue;
+    const std::string root = pt::fixtures_root() + "/" + set_a() + "/";
+    Request controlled = base_request("euler_a");
+    controlled.controlnet_path = root + c.at("controlnet").get<std::string>();
+    controlled.control_image = pangu_draw::read_image(root + c.at("control_image").get<std::string>());
+    runs.emplace_back("controlnet", controlled);
+    break;
+  }
+  for (auto& [name, r] : runs) {
+    const auto plain = latent_of(pipe, r);
+    r.texture_model_path = pt::model_dir(set_a());
+    r.switch_t = 500;
+    EXPECT_TRUE(torch::equal(plain, latent_of(pipe, r))) << name;
+    r.texture_model_path.clear();
+    r.dynamic_threshold = 0.0f;  // and each feature changes the run (not vacuous)
+    if (name == "dynamic threshold") {
+      EXPECT_FALSE(torch::equal(plain, latent_of(pipe, r))) << name;
+    }
+  }
+}
+
 // A model folder that declares its structure -> texture plan in model_index.json runs it by
 // default: the same latents as the explicit two-model run (--texture-model), and the plain
 // structure run with the plan turned off.
@@ -154,7 +192,7 @@ TEST(TimeDecoupled, ControlNetOfTheRequestGuidesBothGeneratorsOfThePlan) {
     auto r = base_request("euler");
     const auto without = latent_of(planned, r);
     r.controlnet_path = root + c.at("controlnet").get<std::string>();
-    r.control_image_path = root + c.at("control_image").get<std::string>();
+    r.control_image = pangu_draw::read_image(root + c.at("control_image").get<std::string>());
     r.control_scale = 0.7f;
     const auto with = latent_of(planned, r);
     EXPECT_FALSE(torch::equal(with, without));
@@ -163,14 +201,14 @@ TEST(TimeDecoupled, ControlNetOfTheRequestGuidesBothGeneratorsOfThePlan) {
     texture.model_path = texture_dir;
     for (auto* e : {&structure, &texture}) {
       e->controlnet_path = r.controlnet_path;
-      e->control_image_path = r.control_image_path;
+      e->control_image = r.control_image;
       e->control_scale = r.control_scale;
     }
     Request explicit_r = base_request("euler");
     explicit_r.experts = {structure, texture};
     EXPECT_TRUE(torch::equal(with, latent_of(Pipeline::load(pt::model_dir(set_a())), explicit_r)));
     explicit_r.controlnet_path = r.controlnet_path;
-    explicit_r.control_image_path = r.control_image_path;
+    explicit_r.control_image = r.control_image;
     EXPECT_THROW(latent_of(planned, explicit_r), pangu_draw::Error);
     return;
   }
@@ -221,7 +259,8 @@ TEST(LatentBridge, HandOverBetweenDifferentVAEsIsDecodeEncodeRenoise) {
   settings.seed = 17;
   auto x_vp = torch::randn({1, 4, 8, 8});
   const int i = 4;
-  auto got = coop::hand_over(x_vp, from, to, outgoing, *sampler, a->scheduler, i, settings);
+  from.denoiser = outgoing;  // the outgoing expert's own prediction is what crosses over
+  auto got = coop::hand_over(x_vp, from, to, *sampler, i, settings);
   // Independent: x̂0 from the eps prediction, decode with A, encode with B, re-noise.
   torch::InferenceMode guard;
   pangu_draw::vae::AutoencoderKL va = a->vae, vb = b->vae;
@@ -289,7 +328,7 @@ TEST(Coop, MultiControlExpertsEachWithItsOwnControlNet) {
     auto r = base_request("euler");
     pangu_draw::Expert edge, layout;
     edge.controlnet_path = layout.controlnet_path = root + c.at("controlnet").get<std::string>();
-    edge.control_image_path = layout.control_image_path = root + c.at("control_image").get<std::string>();
+    edge.control_image = layout.control_image = pangu_draw::read_image(root + c.at("control_image").get<std::string>());
     edge.control_scale = 0.8f;
     layout.control_scale = 0.3f;
     edge.weight = layout.weight = 0.5f;

@@ -1,4 +1,4 @@
-// Runtime settings: explicit thread counts, dtype names, and which BLAS kernel runs.
+// Runtime settings: explicit thread counts, dtype and device names.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -6,7 +6,6 @@
 #include <string>
 #include <thread>
 
-#include "core/blas.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/tensor_check.h"
@@ -56,31 +55,10 @@ TEST(Runtime, ZeroThreadsFollowsOmpNumThreads) {
   }
 }
 
-// OpenBLAS starts with a pool of one thread per core; the engine gives it one thread so that it
-// does not fight LibTorch's OpenMP threads for the cores, whatever --threads says.
-TEST(Runtime, OpenBlasPoolIsKeptToOneThread) {
-  if (std::getenv("OPENBLAS_NUM_THREADS")) GTEST_SKIP() << "OPENBLAS_NUM_THREADS set by the caller";
-  ASSERT_FALSE(core::blas_core().empty()) << "OpenBLAS is not the BLAS behind LibTorch";
-  for (int threads : {0, 1, 2}) {
-    ASSERT_TRUE(core::set_blas_threads(2));
-    core::configure_threads(threads);
-    EXPECT_EQ(core::blas_threads(), 1) << "--threads " << threads;
-  }
-  core::configure_threads(0);
-}
-
 TEST(Runtime, DtypeNames) {
   EXPECT_EQ(core::parse_dtype("fp32"), torch::kFloat);
   EXPECT_EQ(core::parse_dtype("bf16"), torch::kBFloat16);
   EXPECT_THROW(core::parse_dtype("fp8"), pangu_draw::Error);
-}
-
-TEST(Blas, OpenBlasIsFoundAndAFasterKernelIsKnownWhenItIsGeneric) {
-  const std::string name = core::blas_core();
-  ASSERT_FALSE(name.empty()) << "OpenBLAS is not the BLAS behind LibTorch in this process";
-  if (core::blas_core_is_generic()) {
-    EXPECT_FALSE(core::best_blas_core_for_cpu().empty());
-  }
 }
 
 TEST(TensorCheck, ShapeAndFinitenessMessagesNameTheTensor) {

@@ -7,6 +7,7 @@
 
 #include "io/safetensors.h"
 #include "support/fixtures.h"
+#include "support/latents.h"
 #include "support/sampling_cases.h"
 
 namespace pt = pangu_draw::testing;
@@ -36,10 +37,10 @@ TEST(Bf16Quality, FullRunsStayCloseToTheFp32References) {
     pangu_draw::LoadOptions options;
     options.dtype = "bf16";
     auto pipe = pangu_draw::Pipeline::load(pt::model_dir(set), options);
-    auto request = pt::to_request(c, pt::write_reference_noise(set, dir));
-    request.save_latent_path = dir + "/latent.safetensors";
+    auto request = pt::to_request(c);
+    request.return_latents = true;
     auto result = pipe.generate(request);
-    auto latent = pangu_draw::io::SafetensorsFile::open(request.save_latent_path)->load("latent");
+    auto latent = pt::to_torch(result.latents.at(0));
     EXPECT_EQ(latent.scalar_type(), torch::kFloat) << set << ": the sampler state stays fp32";
     pt::Reference ref(set);
     const auto expected = ref.get(c.key + ".latent");

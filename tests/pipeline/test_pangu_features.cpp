@@ -8,9 +8,9 @@
 
 #include "io/safetensors.h"
 #include "pangu_draw/pangu_draw.h"
-#include "pipeline/prompt_enhance.h"
 #include "pipeline/txt2img.h"
 #include "support/fixtures.h"
+#include "support/latents.h"
 
 namespace fs = std::filesystem;
 namespace pt = pangu_draw::testing;
@@ -40,11 +40,7 @@ std::string model_with_styles(const std::string& set) {
   return dir;
 }
 
-torch::Tensor latent_of(const Pipeline& pipe, Request r) {
-  r.save_latent_path = pt::temp_dir("pangu") + "/z.safetensors";
-  pipe.generate(r);
-  return pangu_draw::io::SafetensorsFile::open(r.save_latent_path)->load("latent");
-}
+torch::Tensor latent_of(const Pipeline& pipe, Request r) { return pt::final_latent(pipe, r); }
 
 Request request(const std::string& prompt) {
   Request r;
@@ -143,32 +139,6 @@ TEST(Bilingual, ChineseEnglishAndMixedPromptsGiveDistinctFiniteImages) {
     EXPECT_FALSE(torch::equal(zh, en));
     EXPECT_FALSE(torch::equal(zh, mixed));
   }
-}
-
-TEST(PromptEnhance, UsesTheCommandsOutputOrFallsBack) {
-  auto ok = pl::enhance_prompt("a cat", "tr a-z A-Z", 5000);
-  EXPECT_TRUE(ok.used);
-  EXPECT_EQ(ok.prompt, "A CAT");
-  auto failing = pl::enhance_prompt("a cat", "echo nope; exit 3", 5000);
-  EXPECT_FALSE(failing.used);
-  EXPECT_EQ(failing.prompt, "a cat");
-  EXPECT_NE(failing.problem.find("status 3"), std::string::npos) << failing.problem;
-  const auto start = std::chrono::steady_clock::now();
-  auto slow = pl::enhance_prompt("a cat", "sleep 5; echo late", 200);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
-  EXPECT_FALSE(slow.used);
-  EXPECT_NE(slow.problem.find("timed out"), std::string::npos) << slow.problem;
-  EXPECT_FALSE(pl::enhance_prompt("a cat", "true", 5000).used);  // empty output
-}
-
-TEST(PromptEnhance, EnhancedPromptIsStoredInTheImageMetadata) {
-  auto pipe = Pipeline::load(pt::model_dir(pt::fixture_sets().front()));
-  auto r = request("a cat");
-  r.steps = 1;
-  r.enhance_cmd = "sed 's/$/, highly detailed/'";
-  auto result = pipe.generate(r);
-  EXPECT_EQ(result.parameters.at(0).rfind("a cat, highly detailed\n", 0), 0u) << result.parameters[0];
-  EXPECT_NE(result.parameters[0].find("Original prompt: a cat"), std::string::npos);
 }
 
 TEST(DynamicThreshold, ClampsTheImpliedX0AndIsOffAtZero) {

@@ -7,6 +7,7 @@
 
 #include "io/safetensors.h"
 #include "support/fixtures.h"
+#include "support/latents.h"
 #include "support/sampling_cases.h"
 
 namespace fs = std::filesystem;
@@ -21,11 +22,11 @@ struct RunOutcome {
 };
 
 RunOutcome run_case(const Pipeline& pipe, const pt::SamplingCase& c, const std::string& dir) {
-  auto request = pt::to_request(c, pt::write_reference_noise(c.set, dir));
-  request.save_latent_path = dir + "/latent.safetensors";
+  (void)dir;
+  auto request = pt::to_request(c);
+  request.return_latents = true;
   auto result = pipe.generate(request);
-  auto latent = pangu_draw::io::SafetensorsFile::open(request.save_latent_path)->load("latent");
-  return {latent, result.images.at(0)};
+  return {pt::to_torch(result.latents.at(0)), result.images.at(0)};
 }
 
 void expect_matches_reference(const RunOutcome& out, const pt::SamplingCase& c) {

@@ -1,4 +1,4 @@
-// cli_runner.cpp
+// cli_runner.cpp: running the built CLI from tests and capturing its exit code and output.
 #include "support/cli_runner.h"
 
 #include <fcntl.h>

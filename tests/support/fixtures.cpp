@@ -1,4 +1,4 @@
-// fixtures.cpp
+// fixtures.cpp: locating the reference fixtures and comparing tensors against them.
 #include "support/fixtures.h"
 
 #include <cstdlib>

@@ -1,4 +1,5 @@
-// process.cpp
+// process.cpp: run_command: a shell command's exit code and combined output, for CLI and tool
+// tests.
 #include "support/process.h"
 
 #include <sys/wait.h>

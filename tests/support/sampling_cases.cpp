@@ -1,7 +1,11 @@
-// sampling_cases.cpp
+// sampling_cases.cpp: the fixtures' sampling cases (sampler, steps, cfg, seed) read from
+// cases.json.
 #include "support/sampling_cases.h"
 
+#include "io/png.h"
 #include "io/safetensors.h"
+#include "support/fixtures.h"
+#include "support/latents.h"
 
 namespace pangu_draw::testing {
 
@@ -47,7 +51,7 @@ std::string write_reference_noise(const std::string& set, const std::string& dir
   return path;
 }
 
-Request to_request(const SamplingCase& c, const std::string& noise_path) {
+Request to_request(const SamplingCase& c) {
   Request r;
   r.prompt = c.prompt;
   r.negative_prompt = c.negative_prompt;
@@ -58,9 +62,9 @@ Request to_request(const SamplingCase& c, const std::string& noise_path) {
   r.width = c.width;
   r.height = c.height;
   r.seed = 0;
-  r.init_noise_path = noise_path;
+  r.init_noise = from_torch(Reference(c.set).get("sample.noise"));
   r.controlnet_path = c.controlnet;
-  r.control_image_path = c.control_image;
+  if (!c.control_image.empty()) r.control_image = io::read_image(c.control_image);
   r.control_scale = c.control_scale;
   return r;
 }

@@ -28,8 +28,8 @@ std::vector<SamplingCase> sampling_cases();
 // Writes the reference's sample.noise to <dir>/noise.safetensors and returns the path.
 std::string write_reference_noise(const std::string& set, const std::string& dir);
 
-// A Request for the case that reads its noise from `noise_path`.
-Request to_request(const SamplingCase& c, const std::string& noise_path);
+// A Request for the case with the reference's initial noise as data.
+Request to_request(const SamplingCase& c);
 
 // max |ours - reference| in 1/255 units, reference image in [-1, 1] (CHW).
 double image_diff_255(const Image& ours, const torch::Tensor& reference_chw);

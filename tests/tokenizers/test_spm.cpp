@@ -73,7 +73,7 @@ TEST_F(SentencePiece, TrainLoadEncodeDecode) {
     std::string joined;
     for (int64_t id : ids) joined += spm->id_to_piece(id);
     for (size_t at; (at = joined.find("\u2581")) != std::string::npos;) joined.replace(at, 3, " ");
-    EXPECT_EQ(joined, " " + text);
+    EXPECT_EQ(joined, std::string(" ").append(text));
     const TokenIds packed = tokenizer->encode(text);
     ASSERT_EQ(packed.ids.size(), 16u);
     EXPECT_EQ(packed.num_unknown, 0) << text;

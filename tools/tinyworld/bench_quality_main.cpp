@@ -103,7 +103,7 @@ struct Adherence {
 
 int run(const Args& a) {
   pangu_draw::LoadOptions load;
-  load.threads = a.threads;
+  pangu_draw::set_compute_threads(a.threads);  // the process is ours
   const auto pipe = pangu_draw::Pipeline::load(a.model, load);
   tw::BenchOptions opts = a.bench;
   opts.langs = split_langs(a.langs);
@@ -124,7 +124,7 @@ int run(const Args& a) {
     req.seed = a.seed + index;
     if (!controls.dir.empty()) {
       req.controlnet_path = a.controlnet;
-      req.control_image_path = controls.path(index);
+      req.control_image = pangu_draw::read_image(controls.path(index));
       req.control_scale = a.control_scale;
     }
     return pipe.generate(req).images.at(0);
@@ -150,7 +150,6 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  pangu_draw::restart_with_fast_blas(argv);  // linear layers on the CPU's OpenBLAS kernel
   CLI::App app{
       "pangu-draw-bench-quality: attribute accuracy and FID-style distance of a model on "
       "the TinyWorld held-out prompts"};

@@ -10,7 +10,6 @@
 #include <functional>
 #include <map>
 
-#include "core/blas.h"
 #include "core/error.h"
 #include "checker.h"
 #include "core/runtime.h"
@@ -284,7 +283,6 @@ void check_vae(const std::string& dir, int n, int size) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  pangu_draw::core::restart_with_fast_blas(argv);  // linear layers on the CPU's OpenBLAS kernel
   CLI::App app{"pangu-draw-train: train a tiny PanGu-Draw on TinyWorld scenes (EN + ZH captions)"};
   app.require_subcommand(1);
   pangu_draw::train::TrainConfig u;

@@ -1,5 +1,5 @@
 // prompt_enhance.cpp: fork/exec with both pipes, a poll loop bounded by the timeout.
-#include "pipeline/prompt_enhance.h"
+#include "prompt_enhance.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -10,9 +10,9 @@
 #include <chrono>
 #include <cstring>
 
-#include "core/log.h"
+#include <cstdio>
 
-namespace pangu_draw::pipeline {
+namespace pangu_draw::cli {
 
 namespace {
 
@@ -64,7 +64,8 @@ bool read_until(int fd, std::string& out, std::chrono::steady_clock::time_point 
 
 }  // namespace
 
-Enhanced enhance_prompt(const std::string& prompt, const std::string& command, int timeout_ms) {
+Enhanced enhance_prompt(const std::string& prompt, const std::string& command, int timeout_ms,
+                        bool show) {
   Enhanced result{prompt, false, ""};
   int in_fd = -1, out_fd = -1;
   signal(SIGPIPE, SIG_IGN);
@@ -88,11 +89,12 @@ Enhanced enhance_prompt(const std::string& prompt, const std::string& command, i
     else result = Enhanced{out, true, ""};
   }
   if (result.used) {
-    logger().info("enhanced prompt: {}", result.prompt);
+    if (show) std::fprintf(stderr, "[info] enhanced prompt: %s\n", result.prompt.c_str());
   } else {
-    logger().warn("prompt enhancer '{}' {}; using the original prompt", command, result.problem);
+    std::fprintf(stderr, "[warning] prompt enhancer '%s' %s; using the original prompt\n",
+                 command.c_str(), result.problem.c_str());
   }
   return result;
 }
 
-}  // namespace pangu_draw::pipeline
+}  // namespace pangu_draw::cli
