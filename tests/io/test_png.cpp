@@ -1,5 +1,6 @@
-// Tests for PNG output: pixels survive, the "parameters" tEXt chunk is readable with a valid CRC,
-// writes are atomic and respect overwrite, bad images are clear input errors.
+// Tests for PNG output: pixels survive, the "parameters" text is a tEXt chunk when it is Latin-1
+// and an iTXt chunk (UTF-8) otherwise, readable with a valid CRC; writes are atomic and respect
+// overwrite; bad images and damaged chunks are clear input errors. (PngSuite: test_pngsuite.cpp.)
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -19,6 +20,21 @@ Image gradient(int w, int h) {
   for (size_t i = 0; i < img.rgb.size(); ++i) img.rgb[i] = static_cast<uint8_t>(i * 7);
   return img;
 }
+
+uint32_t be32(const std::string& s, size_t at) {
+  return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) |
+         (uint32_t(uint8_t(s[at + 2])) << 8) | uint32_t(uint8_t(s[at + 3]));
+}
+
+// The data of the first chunk of `type` in PNG `bytes` ("<none>" when there is none).
+std::string chunk_data(const std::string& bytes, const std::string& type) {
+  for (size_t at = 8; at + 12 <= bytes.size(); at += 12 + be32(bytes, at)) {
+    if (bytes.compare(at + 4, 4, type) == 0) return bytes.substr(at + 8, be32(bytes, at));
+  }
+  return "<none>";
+}
+
+const std::string kNul(1, '\0');
 }  // namespace
 
 TEST(Png, Crc32MatchesTheStandardCheckValue) {
@@ -99,5 +115,58 @@ TEST(Png, FixtureControlImageReads) {
     auto img = io::read_image(path);
     EXPECT_GT(img.width, 0);
     EXPECT_EQ(img.rgb.size(), size_t(img.width) * img.height * 3);
+  }
+}
+
+// Chinese prompts are the point of this engine: tEXt is Latin-1 by the PNG spec, so readers that
+// follow it (Pillow, A1111) showed mojibake. Non-Latin-1 text goes in an uncompressed iTXt chunk:
+// keyword, NUL, compression flag 0, method 0, empty language tag, NUL, empty translated keyword,
+// NUL, UTF-8 text.
+TEST(Png, ChineseTextIsWrittenAsUncompressedItxt) {
+  const std::string text = "\xe4\xb8\x80\xe5\x8f\xaa\xe7\x8c\xab, a cat\nSteps: 8";  // 一只猫
+  const std::string png = io::encode_png(gradient(4, 3), "parameters", text);
+  EXPECT_EQ(chunk_data(png, "iTXt"), "parameters" + kNul + std::string(2, '\0') + kNul + kNul + text);
+  EXPECT_EQ(chunk_data(png, "tEXt"), "<none>");
+  EXPECT_EQ(io::png_text(png, "parameters"), text);
+}
+
+TEST(Png, LatinOneTextIsWrittenAsTextWithLatinOneBytes) {
+  const std::string text = "caf\xc3\xa9 cr\xc3\xa8me\nSteps: 8";  // café crème, UTF-8
+  const std::string png = io::encode_png(gradient(4, 3), "parameters", text);
+  EXPECT_EQ(chunk_data(png, "tEXt"), "parameters" + kNul + "caf\xe9 cr\xe8me\nSteps: 8");
+  EXPECT_EQ(chunk_data(png, "iTXt"), "<none>");
+  EXPECT_EQ(io::png_text(png, "parameters"), text);  // read back as UTF-8
+}
+
+// tEXt allows newline as its only control character; a tab, or a no-break space (U+00A0,
+// outside the tEXt set), needs iTXt.
+TEST(Png, ControlCharactersOtherThanNewlineGoToItxt) {
+  for (const std::string text : {"a\tb", "a\xc2\xa0" "b", "a\rb"}) {
+    const std::string png = io::encode_png(gradient(2, 2), "parameters", text);
+    EXPECT_EQ(chunk_data(png, "tEXt"), "<none>") << text;
+    EXPECT_EQ(io::png_text(png, "parameters"), text);
+  }
+}
+
+TEST(Png, InvalidUtf8IsStoredAsReplacementCharacters) {
+  const std::string png = io::encode_png(gradient(2, 2), "parameters", "bad\xff byte \xe4\xb8");
+  EXPECT_EQ(io::png_text(png, "parameters"), "bad\xef\xbf\xbd byte \xef\xbf\xbd\xef\xbf\xbd");
+}
+
+// A damaged ancillary chunk is an error too, not text that silently reads as absent.
+TEST(Png, DamagedTextChunkIsAnInputErrorNamingIt) {
+  auto dir = pangu_draw::testing::temp_dir("png");
+  std::string png = io::encode_png(gradient(4, 4), "parameters", "a red cube");
+  png[png.find("a red cube")] = 'A';
+  io::write_file_atomic(dir + "/damaged.png", png, false);
+  for (int reader = 0; reader < 2; ++reader) {
+    try {
+      if (reader == 0) io::read_image(dir + "/damaged.png");
+      if (reader == 1) io::png_text(png, "parameters");
+      ADD_FAILURE() << "reader " << reader << " accepted a damaged tEXt chunk";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind, pangu_draw::ErrorKind::Input);
+      EXPECT_NE(std::string(e.what()).find("CRC of its tEXt chunk"), std::string::npos) << e.what();
+    }
   }
 }
