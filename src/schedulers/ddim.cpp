@@ -15,9 +15,10 @@ class DDIM final : public VpSampler {
  public:
   DDIM(const NoiseScheduleConfig& config, const SamplerOptions& options)
       : VpSampler(config, options) {
-    PD_CHECK(!(options.karras || config.use_karras_sigmas), Usage,
-             "the karras schedule is not available for the ddim sampler (it has no sigma "
-             "schedule); use --schedule default or a sigma sampler (euler, heun, dpmpp_2m)");
+    PD_CHECK(sigma_shape() == SigmaShape::Spaced, Usage,
+             "the karras / exponential schedules are not available for the ddim sampler (it has "
+             "no sigma schedule); use --schedule default or sgm_uniform, or a sigma sampler "
+             "(euler, heun, dpmpp_2m, ...)");
     PD_CHECK(options.eta >= 0, Usage, "ddim eta must be >= 0, got " << options.eta);
     timesteps_ = spaced_timesteps(config, options.steps, /*round_linspace=*/true);
   }

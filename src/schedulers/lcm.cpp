@@ -15,8 +15,9 @@ class LCM final : public VpSampler {
  public:
   LCM(const NoiseScheduleConfig& config, const SamplerOptions& options)
       : VpSampler(config, options) {
-    PD_CHECK(!(options.karras || config.use_karras_sigmas), Usage,
-             "the karras schedule is not available for the lcm sampler; use --schedule default");
+    PD_CHECK(sigma_shape() == SigmaShape::Spaced && options.schedule != "sgm_uniform", Usage,
+             "the karras / exponential / sgm_uniform schedules are not available for the lcm "
+             "sampler (it has its own timesteps); use --schedule default");
     const int n = options.steps;
     const int64_t original = config.original_inference_steps;
     PD_CHECK(n <= original, Usage,

@@ -16,5 +16,15 @@ std::unique_ptr<Sampler> make_heun(const NoiseScheduleConfig& config, const Samp
 std::unique_ptr<Sampler> make_dpmpp_2m(const NoiseScheduleConfig& config,
                                        const SamplerOptions& options);
 std::unique_ptr<Sampler> make_lcm(const NoiseScheduleConfig& config, const SamplerOptions& options);
+std::unique_ptr<Sampler> make_lms(const NoiseScheduleConfig& config, const SamplerOptions& options);
+std::unique_ptr<Sampler> make_dpm2(const NoiseScheduleConfig& config, const SamplerOptions& options);
+std::unique_ptr<Sampler> make_dpm2_ancestral(const NoiseScheduleConfig& config,
+                                             const SamplerOptions& options);
+std::unique_ptr<Sampler> make_dpmpp_sde(const NoiseScheduleConfig& config,
+                                        const SamplerOptions& options);
+std::unique_ptr<Sampler> make_dpmpp_2m_sde(const NoiseScheduleConfig& config,
+                                           const SamplerOptions& options);
+std::unique_ptr<Sampler> make_unipc(const NoiseScheduleConfig& config, const SamplerOptions& options);
+std::unique_ptr<Sampler> make_ddpm(const NoiseScheduleConfig& config, const SamplerOptions& options);
 
 }  // namespace pangu_draw::schedulers

@@ -15,21 +15,24 @@ namespace {
 float input_scale(float sigma) { return std::sqrt(sigma * sigma + 1.0f); }
 }  // namespace
 
-SigmaSampler::SigmaSampler(const NoiseScheduleConfig& config, const SamplerOptions& options)
+SigmaSampler::SigmaSampler(const NoiseScheduleConfig& config, const SamplerOptions& options,
+                           bool round_shaped_timesteps)
     : SteppedSampler(config, options) {
   const int n = options.steps;
   step_timesteps_ = spaced_timesteps(config, n, /*round_linspace=*/false);
-  std::vector<double> sigmas;
-  for (double t : step_timesteps_) sigmas.push_back(schedule_.sigma(t));  // np.interp, float64
-  if (options.karras || config.use_karras_sigmas) {
-    // diffusers 0.25 Euler: Karras sigmas between the spaced (not the training) extremes.
-    sigmas = karras_sigmas(sigmas.back(), sigmas.front(), n);
+  for (double t : step_timesteps_) sigmas64_.push_back(schedule_.sigma(t));  // np.interp, float64
+  const SigmaShape shape = sigma_shape();
+  if (shape != SigmaShape::Spaced) {
+    // diffusers 0.25: Karras (or exponential) sigmas between the spaced (not the training)
+    // extremes, timesteps from the log-sigma inversion.
+    sigmas64_ = shaped_sigmas(shape, sigmas64_.back(), sigmas64_.front(), n);
     const auto log_sigmas = log_sigma_table(schedule_);
     for (int i = 0; i < n; ++i) {
-      step_timesteps_[static_cast<size_t>(i)] = sigma_to_t(sigmas[static_cast<size_t>(i)], log_sigmas);
+      const double t = sigma_to_t(sigmas64_[static_cast<size_t>(i)], log_sigmas);
+      step_timesteps_[static_cast<size_t>(i)] = round_shaped_timesteps ? std::nearbyint(t) : t;
     }
   }
-  for (double s : sigmas) sigmas_.push_back(static_cast<float>(s));
+  for (double s : sigmas64_) sigmas_.push_back(static_cast<float>(s));
   sigmas_.push_back(0.0f);
   timesteps_ = step_timesteps_;
 }

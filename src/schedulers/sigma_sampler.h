@@ -1,6 +1,7 @@
 // sigma_sampler.h: the state and schedule shared by the sigma-parameterised samplers (euler,
-// euler_a, heun): x = x0 + sigma * eps; mirrors diffusers 0.25 EulerDiscreteScheduler's
-// set_timesteps / init_noise_sigma / scale_model_input and its x0 from the model output.
+// euler_a, heun, lms, dpm2, dpm2_a, dpmpp_sde): x = x0 + sigma * eps; mirrors diffusers 0.25
+// EulerDiscreteScheduler's set_timesteps / init_noise_sigma / scale_model_input and its x0 from
+// the model output (the other k-samplers of diffusers share that code).
 #pragma once
 
 #include "schedulers/stepped_sampler.h"
@@ -9,7 +10,10 @@ namespace pangu_draw::schedulers {
 
 class SigmaSampler : public SteppedSampler {
  public:
-  SigmaSampler(const NoiseScheduleConfig& config, const SamplerOptions& options);
+  // round_shaped_timesteps: Karras / exponential sigmas give the model rounded timesteps
+  // (diffusers' KDPM2 schedulers) instead of fractional ones (Euler, Heun, LMS, DPMSolverSDE).
+  SigmaSampler(const NoiseScheduleConfig& config, const SamplerOptions& options,
+               bool round_shaped_timesteps = false);
   const std::vector<double>& timesteps() const override { return timesteps_; }
   double init_noise_sigma() const override;
   StepInfo step_info(int i) const override;
@@ -30,6 +34,7 @@ class SigmaSampler : public SteppedSampler {
   std::vector<double> timesteps_;       // as the denoiser sees them (Heun overrides)
   std::vector<double> step_timesteps_;  // one per step
   std::vector<float> sigmas_;           // num_steps + 1, ending in 0
+  std::vector<double> sigmas64_;        // num_steps, before the float32 cast (numpy's float64)
 };
 
 }  // namespace pangu_draw::schedulers

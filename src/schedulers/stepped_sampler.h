@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "schedulers/sampler.h"
+#include "schedulers/timestep_spacing.h"
 
 namespace pangu_draw::schedulers {
 
@@ -22,6 +23,10 @@ class SteppedSampler : public Sampler {
   virtual torch::Tensor step(const torch::Tensor& x, const Denoiser& denoiser, int i) = 0;
   // Standard normal noise shaped like x from the sampler's stream (see SamplerOptions::seed).
   torch::Tensor noise_like(const torch::Tensor& x);
+  // Where the options put the sigmas: Karras (schedule "karras", karras, or the config's
+  // use_karras_sigmas under "default"), exponential, or at the spaced timesteps (default and
+  // sgm_uniform, whose "trailing" spacing make_sampler writes into the config).
+  SigmaShape sigma_shape() const;
   // DDIM / LCM x0 (and eps) from the raw model output on the VP latent x at alpha_bar, with
   // diffusers' float32 scalars sqrt(ab), sqrt(1 - ab); clip_sample applied to x0.
   torch::Tensor vp_x0(const torch::Tensor& out, const torch::Tensor& x, float alpha_bar) const;
@@ -34,8 +39,9 @@ class SteppedSampler : public Sampler {
   std::optional<at::Generator> generator_;
 };
 
-// The samplers whose state is the VP latent itself (ddim, dpmpp_2m, lcm): unit initial noise,
-// identity VP conversions, and alpha_bar lookups that end at the schedule's final alpha_bar.
+// The samplers whose state is the VP latent itself (ddim, ddpm, dpmpp_2m(_sde), unipc, lcm): unit
+// initial noise, identity VP conversions, and alpha_bar lookups that end at the schedule's final
+// alpha_bar.
 class VpSampler : public SteppedSampler {
  public:
   VpSampler(const NoiseScheduleConfig& config, const SamplerOptions& options);

@@ -1,5 +1,6 @@
 // timestep_spacing.cpp: mirrors the set_timesteps spacing code of diffusers 0.25
-// (scheduling_ddim.py, scheduling_euler_discrete.py, scheduling_dpmsolver_multistep.py).
+// (scheduling_ddim.py, scheduling_euler_discrete.py, scheduling_dpmsolver_multistep.py) and the
+// Karras / exponential sigma shapes.
 #include "schedulers/timestep_spacing.h"
 
 #include <algorithm>
@@ -91,6 +92,18 @@ std::vector<double> karras_sigmas(double sigma_min, double sigma_max, int n) {
     out.push_back(std::pow(max_inv_rho + r * (min_inv_rho - max_inv_rho), rho));
   }
   return out;
+}
+
+std::vector<double> exponential_sigmas(double sigma_min, double sigma_max, int n) {
+  std::vector<double> out;
+  for (double l : np_linspace(std::log(sigma_max), std::log(sigma_min), n)) out.push_back(std::exp(l));
+  return out;
+}
+
+std::vector<double> shaped_sigmas(SigmaShape shape, double sigma_min, double sigma_max, int n) {
+  // SigmaShape::Spaced has no formula: its sigmas are the spaced timesteps' own
+  return shape == SigmaShape::Karras ? karras_sigmas(sigma_min, sigma_max, n)
+                                     : exponential_sigmas(sigma_min, sigma_max, n);
 }
 
 std::vector<float> log_sigma_table(const NoiseSchedule& schedule) {

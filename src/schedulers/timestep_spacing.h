@@ -23,6 +23,14 @@ int64_t dpm_last_timestep(const NoiseSchedule& schedule);
 
 // Karras et al. (2022) eq. 5 with rho = 7: n sigmas from sigma_max down to sigma_min.
 std::vector<double> karras_sigmas(double sigma_min, double sigma_max, int n);
+// k-diffusion's get_sigmas_exponential: n sigmas from sigma_max down to sigma_min, evenly spaced
+// in log sigma (exp of np.linspace in float64, as later diffusers' _convert_to_exponential).
+std::vector<double> exponential_sigmas(double sigma_min, double sigma_max, int n);
+
+// How the samplers with a sigma schedule place their sigmas: at the spaced timesteps, or
+// Karras / exponential between the extremes (timesteps then from sigma_to_t).
+enum class SigmaShape { Spaced, Karras, Exponential };
+std::vector<double> shaped_sigmas(SigmaShape shape, double sigma_min, double sigma_max, int n);
 
 // The (fractional) training timestep of a sigma: piecewise-linear in log sigma between the two
 // neighbouring table entries (diffusers' _sigma_to_t), clamped to [0, num_train_timesteps - 1].
