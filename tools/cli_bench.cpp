@@ -34,6 +34,9 @@ BenchArgs& add_bench(CLI::App& app) {
                 "Only the GEMM / conv peak micro-benchmarks");
   cmd->add_flag("!--no-warmup", o.warmup, "Time the FLOP-counting run too (for slow sizes)");
   cmd->add_flag("--json", a.json, "Print the report as JSON on stdout");
+  cmd->add_option("--save-model", o.save_model,
+                  "Instead of benchmarking, write --arch with random fp16 weights as a diffusers "
+                  "model folder here (then: bench --model DIR, generate --model DIR)");
   return a;
 }
 
@@ -64,6 +67,7 @@ void print_table(const BenchReport& r) {
 
 int run_bench(const BenchArgs& a) {
   const BenchReport r = run_benchmark(a.options);
+  if (!a.options.save_model.empty()) return 0;  // each component written was logged
   if (a.json) {
     std::printf("%s\n", bench_report_json(r).c_str());
   } else {

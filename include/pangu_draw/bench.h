@@ -30,6 +30,8 @@ struct BenchOptions {
   bool peak = true;             ///< also measure the machine's peak (GEMM and 3x3 conv)
   bool components = true;       ///< time the model (false: only the peak micro-benchmarks)
   bool warmup = true;           ///< false: the FLOP-counting run is also the first timed run
+  std::string save_model;       ///< instead of benchmarking: write `arch` with random fp16
+                                ///< weights as a diffusers folder here (for `model_path`)
 };
 
 /// One timed component.
@@ -62,7 +64,8 @@ struct BenchReport {
   double peak_rss_mb = 0.0;     ///< the process's peak resident memory (VmHWM)
 };
 
-/// Runs the benchmark. Error{Usage} for bad options, Error{Input} for a model that fails to load.
+/// Runs the benchmark (or, with save_model, only writes that folder and returns a report naming
+/// it). Error{Usage} for bad options, Error{Input} for a model that fails to load.
 BenchReport run_benchmark(const BenchOptions& options);
 
 /// The report as one JSON object (the fields above; components as an array).

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "io/json_config.h"
+#include "nn/init.h"
 #include "text_encoders/clip_text.h"
 #include "unet/unet_config.h"
 #include "vae/vae_config.h"
@@ -12,18 +13,7 @@ namespace pangu_draw::api {
 
 namespace {
 
-// Default dtype for new parameters while alive: modules are then initialised directly in the
-// compute dtype, so a bf16 benchmark never holds a float32 copy of its weights.
-class DefaultDtype {
- public:
-  explicit DefaultDtype(torch::ScalarType t) : saved_(torch::get_default_dtype()) {
-    torch::set_default_dtype(c10::scalarTypeToTypeMeta(t));
-  }
-  ~DefaultDtype() { torch::set_default_dtype(saved_); }
-
- private:
-  caffe2::TypeMeta saved_;
-};
+constexpr uint64_t kSeed = 0;  // random weights are the same in every run
 
 double count_params_millions(torch::nn::Module& m) {
   int64_t n = 0;
@@ -59,24 +49,44 @@ void text_conditioning(std::vector<text_encoders::CLIPTextModel>& encoders,
 
 }  // namespace
 
+text_encoders::CLIPTextModel random_text_encoder(const pipeline::BuiltinArch& arch, size_t i,
+                                                 const nn::ParamOptions& p) {
+  std::string file = "text_encoder";
+  if (i > 0) file.append("_").append(std::to_string(i + 1));
+  file += "/config.json";
+  text_encoders::CLIPTextModel e(text_encoders::CLIPTextConfig::from_json(
+                                     builtin_config(arch.text_encoders[i].config, arch.name, file)),
+                                 p);
+  nn::init_parameters(*e, kSeed + 1 + i);
+  return e;
+}
+
+unet::UNet2DConditionModel random_unet(const pipeline::BuiltinArch& arch,
+                                       const nn::ParamOptions& p) {
+  unet::UNet2DConditionModel u(
+      unet::UNetConfig::from_json(builtin_config(arch.unet, arch.name, "unet/config.json")), p);
+  nn::init_parameters(*u, kSeed);
+  return u;
+}
+
+vae::AutoencoderKL random_vae(const pipeline::BuiltinArch& arch, const nn::ParamOptions& p) {
+  vae::AutoencoderKL v(
+      vae::VAEConfig::from_json(builtin_config(arch.vae, arch.name, "vae/config.json")), p);
+  nn::init_parameters(*v, kSeed + 100);
+  return v;
+}
+
 BenchModels build_random_models(const pipeline::BuiltinArch& arch, torch::ScalarType dtype) {
   torch::NoGradGuard no_grad;
   BenchModels m;
   m.description = arch.name + " (random weights)";
+  const nn::ParamOptions p{dtype, torch::kCPU};
   std::vector<text_encoders::CLIPTextModel> encoders;
-  {
-    DefaultDtype guard(dtype);
-    for (size_t i = 0; i < arch.text_encoders.size(); ++i) {
-      const std::string file =
-          "text_encoder" + (i ? "_" + std::to_string(i + 1) : "") + "/config.json";
-      encoders.emplace_back(text_encoders::CLIPTextConfig::from_json(
-          builtin_config(arch.text_encoders[i].config, arch.name, file)));
-    }
-    m.unet = unet::UNet2DConditionModel(
-        unet::UNetConfig::from_json(builtin_config(arch.unet, arch.name, "unet/config.json")));
-    m.vae = vae::AutoencoderKL(
-        vae::VAEConfig::from_json(builtin_config(arch.vae, arch.name, "vae/config.json")));
+  for (size_t i = 0; i < arch.text_encoders.size(); ++i) {
+    encoders.emplace_back(random_text_encoder(arch, i, p));
   }
+  m.unet = random_unet(arch, p);
+  m.vae = random_vae(arch, p);
   for (auto& e : encoders) m.params_millions += count_params_millions(*e);
   m.params_millions += count_params_millions(*m.unet) + count_params_millions(*m.vae);
   m.unet->eval();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "nn/layers.h"
 #include "pipeline/bench_configs.h"
 #include "pipeline/model_bundle.h"
 
@@ -28,6 +29,14 @@ struct BenchModels {
 
 // Random weights for `arch`, created directly in `dtype` (no float32 copy of the weights).
 BenchModels build_random_models(const pipeline::BuiltinArch& arch, torch::ScalarType dtype);
+
+// The components of `arch` with random weights (nn::init_parameters, fixed seeds: the same
+// weights in every run and every dtype) in `p`'s dtype and device; i: which text encoder.
+text_encoders::CLIPTextModel random_text_encoder(const pipeline::BuiltinArch& arch, size_t i,
+                                                 const nn::ParamOptions& p);
+unet::UNet2DConditionModel random_unet(const pipeline::BuiltinArch& arch,
+                                       const nn::ParamOptions& p);
+vae::AutoencoderKL random_vae(const pipeline::BuiltinArch& arch, const nn::ParamOptions& p);
 
 // A model folder or single file, loaded as Pipeline::load does; conditioning for width x height.
 BenchModels load_bench_models(const std::string& path, torch::ScalarType dtype, int64_t width,

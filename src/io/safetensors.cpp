@@ -216,31 +216,77 @@ torch::Tensor SafetensorsFile::load(const std::string& name, torch::ScalarType d
   return raw.scalar_type() == dtype ? raw : raw.to(dtype);
 }
 
-std::string safetensors_bytes(const NamedTensors& tensors,
-                              const std::map<std::string, std::string>& metadata) {
+torch::Tensor SafetensorsFile::view(const std::string& name) const {
+  const TensorInfo& ti = info(name);
+  const auto& spec = spec_of(ti.dtype);
+  const uint8_t* data = base_ + data_offset_ + ti.begin;
+  if (reinterpret_cast<uintptr_t>(data) % spec.bytes != 0) return load(name, spec.scalar);
+  return torch::from_blob(const_cast<uint8_t*>(data), ti.shape,
+                          torch::TensorOptions().dtype(spec.scalar));
+}
+
+void SafetensorsFile::release(const std::string& name) const {
+  const TensorInfo& ti = info(name);
+  if (!mapping_ || ti.end == ti.begin) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<uintptr_t>(mapping_);
+  const uintptr_t first = (base + data_offset_ + ti.begin) / page * page;
+  const uintptr_t last = std::min(base + size_, base + data_offset_ + ti.end);
+  // Pages shared with a neighbouring tensor are dropped too; a later read faults them back in.
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
+namespace {
+
+// The length prefix and the JSON header of `tensors` (data laid out in their order), padded so
+// that the data section starts 8-byte aligned.
+std::string header_bytes(const NamedTensors& tensors,
+                         const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
-  std::string data;
+  size_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
     const auto& spec = spec_of(tensor.scalar_type());
-    auto t = tensor.contiguous().cpu();
-    const size_t bytes = static_cast<size_t>(t.numel()) * spec.bytes;
+    const size_t bytes = static_cast<size_t>(tensor.numel()) * spec.bytes;
     header[name] = {{"dtype", spec.name},
-                    {"shape", t.sizes().vec()},
-                    {"data_offsets", {data.size(), data.size() + bytes}}};
-    data.append(static_cast<const char*>(t.data_ptr()), bytes);
+                    {"shape", tensor.sizes().vec()},
+                    {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
   }
   std::string h = header.dump();
   h.append((8 - h.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
   std::string out(8, '\0');
   uint64_t n = h.size();
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-  return out + h + data;
+  return out + h;
+}
+
+// Hands the header, then each tensor's bytes (one contiguous CPU copy at a time), to `write`.
+void write_safetensors(const NamedTensors& tensors,
+                       const std::map<std::string, std::string>& metadata, const ByteSink& write) {
+  const std::string header = header_bytes(tensors, metadata);
+  write(header.data(), header.size());
+  for (const auto& entry : tensors) {
+    const auto t = entry.second.contiguous().cpu();
+    write(static_cast<const char*>(t.data_ptr()), static_cast<size_t>(t.nbytes()));
+  }
+}
+
+}  // namespace
+
+std::string safetensors_bytes(const NamedTensors& tensors,
+                              const std::map<std::string, std::string>& metadata) {
+  std::string out;
+  write_safetensors(tensors, metadata,
+                    [&](const char* data, size_t size) { out.append(data, size); });
+  return out;
 }
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata, bool overwrite) {
-  write_file_atomic(path, safetensors_bytes(tensors, metadata), overwrite);
+  write_file_atomic_streamed(
+      path, [&](const ByteSink& write) { write_safetensors(tensors, metadata, write); },
+      overwrite);
 }
 
 }  // namespace pangu_draw::io

@@ -41,6 +41,14 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // Copies one tensor out of the file, converted to `dtype` (Error{Input} if unknown name).
   torch::Tensor load(const std::string& name, torch::ScalarType dtype = torch::kFloat) const;
+  // One tensor's bytes where they lie, in the stored dtype, without a copy (a copy only when
+  // the data is not aligned to its element size). Valid while this file is alive; never write
+  // to it. io::WeightSource hands out views that keep the file alive.
+  torch::Tensor view(const std::string& name) const;
+  // Drops the pages of one tensor's bytes from this process's resident memory (they are read
+  // from the file again if touched): a loader calls it after copying a tensor, so that a load
+  // does not hold the whole mapped file next to the weights it built. No effect on from_bytes.
+  void release(const std::string& name) const;
 
  private:
   SafetensorsFile() = default;
@@ -62,7 +70,7 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 std::string safetensors_bytes(const NamedTensors& tensors,
                               const std::map<std::string, std::string>& metadata = {});
 
-// Writes a safetensors file atomically.
+// Writes a safetensors file atomically, one tensor at a time (no in-memory copy of the file).
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {},
                       bool overwrite = true);

@@ -1,4 +1,4 @@
-// state_dict.cpp
+// state_dict.cpp: WeightSource (views of a safetensors file under canonical names) and load_into.
 #include "io/state_dict.h"
 
 #include <sstream>
@@ -46,9 +46,13 @@ std::vector<int64_t> WeightSource::shape(const std::string& name) const {
   return shape;
 }
 
-torch::Tensor WeightSource::load(const std::string& name, torch::ScalarType dtype) const {
+torch::Tensor WeightSource::view(const std::string& name) const {
   const WeightEntry& e = entry(name);
-  torch::Tensor t = file_->load(e.key, dtype);
+  const torch::Tensor in_file = file_->view(e.key);
+  // Shares the mapped bytes (or the copy of misaligned ones) and keeps the file, and so the
+  // mapping, alive while it lives.
+  torch::Tensor t = torch::from_blob(in_file.data_ptr(), in_file.sizes(), in_file.strides(),
+                                     [file = file_, bytes = in_file](void*) {}, in_file.options());
   if (e.row_count >= 0) {
     PD_CHECK(t.dim() >= 1 && e.row_begin + e.row_count <= t.size(0), Input,
              path() << ": '" << e.key << "' has too few rows for '" << name << "'");
@@ -58,8 +62,21 @@ torch::Tensor WeightSource::load(const std::string& name, torch::ScalarType dtyp
     PD_CHECK(t.dim() == 2, Input, path() << ": '" << e.key << "' must be 2-D");
     t = t.t();
   }
-  if (!e.reshape.empty()) t = t.reshape(e.reshape);
-  return t.contiguous();
+  if (!e.reshape.empty()) t = t.reshape(e.reshape);  // a view: reshaped entries are whole tensors
+  return t;
+}
+
+torch::Tensor WeightSource::load(const std::string& name, torch::ScalarType dtype,
+                                 torch::Device device) const {
+  const torch::Tensor v = view(name);
+  torch::Tensor out = torch::empty(v.sizes(), torch::TensorOptions().dtype(dtype).device(device));
+  out.copy_(v);
+  return out;
+}
+
+void WeightSource::read_into(const std::string& name, torch::Tensor& target) const {
+  target.copy_(view(name));
+  file_->release(entry(name).key);
 }
 
 WeightSource WeightSource::sub(const std::string& prefix) const {
@@ -92,7 +109,7 @@ std::string join_limited(const std::vector<std::string>& items, size_t limit) {
 
 LoadReport load_into(torch::nn::Module& module, const WeightSource& source,
                      const std::string& component, torch::ScalarType dtype,
-                     const std::vector<std::string>& ignored_suffixes) {
+                     torch::Device device, const std::vector<std::string>& ignored_suffixes) {
   torch::NoGradGuard no_grad;
   std::vector<std::string> missing, misshapen;
   std::map<std::string, bool> used;
@@ -108,7 +125,11 @@ LoadReport load_into(torch::nn::Module& module, const WeightSource& source,
                           core::shape_str(target.sizes()));
       return;
     }
-    target.set_data(source.load(name, dtype));
+    if (target.scalar_type() == dtype && target.device() == device) {
+      source.read_into(name, target);  // in place: the module was built for this load
+    } else {
+      target.set_data(source.load(name, dtype, device));
+    }
   };
   for (auto& item : module.named_parameters(true)) fill(item.key(), item.value());
   for (auto& item : module.named_buffers(true)) fill(item.key(), item.value());

@@ -49,8 +49,8 @@ AttentionImpl::AttentionImpl(const AttentionOptions& options) : options_(options
   const int64_t inner = options.heads * options.dim_head;
   const int64_t kv_dim =
       options.cross_attention_dim > 0 ? options.cross_attention_dim : options.query_dim;
-  auto linear = [](int64_t in, int64_t out, bool bias) {
-    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+  auto linear = [&](int64_t in, int64_t out, bool bias) {
+    return nn::Linear(in, out, bias, options.params);
   };
   to_q = register_module("to_q", linear(options.query_dim, inner, options.qkv_bias));
   to_k = register_module("to_k", linear(kv_dim, inner, options.qkv_bias));

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "nn/layers.h"
+
 namespace pangu_draw::nn {
 
 // softmax(q k^T / sqrt(d)) v for q [B, heads, N, d], k/v [B, heads, M, d] -> [B, heads, N, d].
@@ -20,6 +22,7 @@ struct AttentionOptions {
   int64_t dim_head = 64;
   bool qkv_bias = false;  // false in the UNet transformers, true in the VAE mid-block
   bool out_bias = true;
+  ParamOptions params;  // dtype and device of the projections
 };
 
 struct AttentionImpl : torch::nn::Module {
@@ -28,12 +31,12 @@ struct AttentionImpl : torch::nn::Module {
   // -> [B, N, query_dim].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});
 
-  torch::nn::Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
+  nn::Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
   torch::nn::ModuleList to_out{nullptr};  // element "0": the output Linear (diffusers to_out.0)
 
  private:
   AttentionOptions options_;
-  torch::nn::Linear out_proj_{nullptr};
+  nn::Linear out_proj_{nullptr};
 };
 TORCH_MODULE(Attention);
 

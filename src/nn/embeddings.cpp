@@ -28,9 +28,10 @@ torch::Tensor timestep_embedding(const torch::Tensor& timesteps, int64_t dim, bo
   return emb;
 }
 
-TimestepEmbeddingImpl::TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim) {
-  linear_1 = register_module("linear_1", torch::nn::Linear(in_channels, time_embed_dim));
-  linear_2 = register_module("linear_2", torch::nn::Linear(time_embed_dim, time_embed_dim));
+TimestepEmbeddingImpl::TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim,
+                                             const ParamOptions& p) {
+  linear_1 = register_module("linear_1", nn::Linear(in_channels, time_embed_dim, true, p));
+  linear_2 = register_module("linear_2", nn::Linear(time_embed_dim, time_embed_dim, true, p));
 }
 
 torch::Tensor TimestepEmbeddingImpl::forward(const torch::Tensor& x) {

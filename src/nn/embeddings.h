@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "nn/layers.h"
+
 namespace pangu_draw::nn {
 
 // timesteps [B] (any real dtype) -> [B, dim] float32: half sines and half cosines of
@@ -15,11 +17,11 @@ torch::Tensor timestep_embedding(const torch::Tensor& timesteps, int64_t dim, bo
                                  double downscale_freq_shift, double max_period = 10000.0);
 
 struct TimestepEmbeddingImpl : torch::nn::Module {
-  TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim);
+  TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim, const ParamOptions& p);
   // x [B, in_channels] -> [B, time_embed_dim]: linear_1, SiLU, linear_2.
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
+  nn::Linear linear_1{nullptr}, linear_2{nullptr};
 };
 TORCH_MODULE(TimestepEmbedding);
 

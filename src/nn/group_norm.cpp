@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace pangu_draw::nn {
 
 namespace {
@@ -45,9 +47,18 @@ torch::Tensor group_norm_accurate(const torch::Tensor& x, int64_t groups,
                         scale.reshape({b, c, 1, 1}).to(dtype));
 }
 
+GroupNormImpl::GroupNormImpl(int64_t groups, int64_t channels, double eps, const ParamOptions& p)
+    : groups_(groups), eps_(eps) {
+  PD_CHECK(groups > 0 && channels > 0 && channels % groups == 0, Input,
+           "GroupNorm: " << channels << " channels must be a positive multiple of " << groups
+                         << " groups");
+  weight = register_parameter("weight", torch::empty({channels}, p.tensor()));
+  bias = register_parameter("bias", torch::empty({channels}, p.tensor()));
+}
+
 torch::Tensor GroupNormImpl::forward(const torch::Tensor& x) {
-  if (!needs_accurate_path(x)) return torch::nn::GroupNormImpl::forward(x);
-  return group_norm_accurate(x, options.num_groups(), weight, bias, options.eps());
+  if (!needs_accurate_path(x)) return torch::group_norm(x, groups_, weight, bias, eps_);
+  return group_norm_accurate(x, groups_, weight, bias, eps_);
 }
 
 torch::Tensor norm_silu(GroupNorm& norm, torch::Tensor x) {

@@ -10,12 +10,23 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+
+#include "nn/layers.h"
+
 namespace pangu_draw::nn {
 
-class GroupNormImpl : public torch::nn::GroupNormImpl {
- public:
-  using torch::nn::GroupNormImpl::GroupNormImpl;
+// `groups` groups over `channels` channels, weight and bias [channels] (uninitialised until loaded;
+// see nn/layers.h).
+struct GroupNormImpl : torch::nn::Module {
+  GroupNormImpl(int64_t groups, int64_t channels, double eps, const ParamOptions& p);
   torch::Tensor forward(const torch::Tensor& x);
+
+  torch::Tensor weight, bias;
+
+ private:
+  int64_t groups_;
+  double eps_;
 };
 TORCH_MODULE(GroupNorm);
 

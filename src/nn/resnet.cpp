@@ -14,20 +14,17 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options) : opti
            Input,
            "ResnetBlock2D: channels " << in << " -> " << out << " must be positive multiples of "
                                       << "norm_num_groups " << options_.groups);
-  auto conv = [](int64_t cin, int64_t cout, int64_t k) {
-    return torch::nn::Conv2d(torch::nn::Conv2dOptions(cin, cout, k).padding(k / 2));
+  const ParamOptions& p = options_.params;
+  auto conv = [&](int64_t cin, int64_t cout, int64_t k) {
+    return nn::Conv2d(cin, cout, k, 1, k / 2, p);
   };
-  norm1 = register_module(
-      "norm1",
-      nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, in).eps(options_.eps)));
+  norm1 = register_module("norm1", nn::GroupNorm(options_.groups, in, options_.eps, p));
   conv1 = register_module("conv1", conv(in, out, 3));
   if (options_.temb_channels > 0) {
     time_emb_proj =
-        register_module("time_emb_proj", torch::nn::Linear(options_.temb_channels, out));
+        register_module("time_emb_proj", nn::Linear(options_.temb_channels, out, true, p));
   }
-  norm2 = register_module(
-      "norm2",
-      nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, out).eps(options_.eps)));
+  norm2 = register_module("norm2", nn::GroupNorm(options_.groups, out, options_.eps, p));
   conv2 = register_module("conv2", conv(out, out, 3));
   if (in != out) conv_shortcut = register_module("conv_shortcut", conv(in, out, 1));
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "nn/group_norm.h"
+#include "nn/layers.h"
 
 namespace pangu_draw::nn {
 
@@ -17,6 +18,7 @@ struct ResnetBlock2DOptions {
   int64_t groups = 32;
   double eps = 1e-6;
   double output_scale_factor = 1.0;
+  ParamOptions params;  // dtype and device of the weights
 };
 
 struct ResnetBlock2DImpl : torch::nn::Module {
@@ -26,9 +28,9 @@ struct ResnetBlock2DImpl : torch::nn::Module {
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& temb = {});
 
   nn::GroupNorm norm1{nullptr}, norm2{nullptr};
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  torch::nn::Linear time_emb_proj{nullptr};  // only when temb_channels > 0
-  torch::nn::Conv2d conv_shortcut{nullptr};  // only when in_channels != out_channels
+  nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  nn::Linear time_emb_proj{nullptr};  // only when temb_channels > 0
+  nn::Conv2d conv_shortcut{nullptr};  // only when in_channels != out_channels
 
  private:
   ResnetBlock2DOptions options_;

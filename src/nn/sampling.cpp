@@ -7,12 +7,11 @@ namespace pangu_draw::nn {
 
 namespace F = torch::nn::functional;
 
-Downsample2DImpl::Downsample2DImpl(int64_t channels, int64_t out_channels, int64_t padding)
+Downsample2DImpl::Downsample2DImpl(int64_t channels, int64_t out_channels, int64_t padding,
+                                   const ParamOptions& p)
     : padding_(padding) {
   PD_CHECK(padding >= 0, Input, "Downsample2D: padding must be >= 0, got " << padding);
-  conv = register_module(
-      "conv", torch::nn::Conv2d(
-                  torch::nn::Conv2dOptions(channels, out_channels, 3).stride(2).padding(padding)));
+  conv = register_module("conv", nn::Conv2d(channels, out_channels, 3, 2, padding, p));
 }
 
 torch::Tensor Downsample2DImpl::forward(const torch::Tensor& x) {
@@ -23,9 +22,8 @@ torch::Tensor Downsample2DImpl::forward(const torch::Tensor& x) {
   return conv->forward(x);
 }
 
-Upsample2DImpl::Upsample2DImpl(int64_t channels, int64_t out_channels) {
-  conv = register_module(
-      "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, out_channels, 3).padding(1)));
+Upsample2DImpl::Upsample2DImpl(int64_t channels, int64_t out_channels, const ParamOptions& p) {
+  conv = register_module("conv", nn::Conv2d(channels, out_channels, 3, 1, 1, p));
 }
 
 torch::Tensor Upsample2DImpl::forward(torch::Tensor x, const std::vector<int64_t>& size) {

@@ -60,11 +60,12 @@ CLIPTextConfig CLIPTextConfig::from_json(const io::JsonConfig& json) {
   return c;
 }
 
-CLIPAttentionImpl::CLIPAttentionImpl(int64_t width, int64_t heads) : heads_(heads) {
-  q_proj = register_module("q_proj", torch::nn::Linear(width, width));
-  k_proj = register_module("k_proj", torch::nn::Linear(width, width));
-  v_proj = register_module("v_proj", torch::nn::Linear(width, width));
-  out_proj = register_module("out_proj", torch::nn::Linear(width, width));
+CLIPAttentionImpl::CLIPAttentionImpl(int64_t width, int64_t heads, const nn::ParamOptions& p)
+    : heads_(heads) {
+  q_proj = register_module("q_proj", nn::Linear(width, width, true, p));
+  k_proj = register_module("k_proj", nn::Linear(width, width, true, p));
+  v_proj = register_module("v_proj", nn::Linear(width, width, true, p));
+  out_proj = register_module("out_proj", nn::Linear(width, width, true, p));
 }
 
 torch::Tensor CLIPAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
@@ -80,9 +81,10 @@ torch::Tensor CLIPAttentionImpl::forward(const torch::Tensor& x, const torch::Te
   return out_proj(out.transpose(1, 2).reshape({b, n, w}));
 }
 
-CLIPMLPImpl::CLIPMLPImpl(int64_t width, int64_t inner, std::string act) : act_(std::move(act)) {
-  fc1 = register_module("fc1", torch::nn::Linear(width, inner));
-  fc2 = register_module("fc2", torch::nn::Linear(inner, width));
+CLIPMLPImpl::CLIPMLPImpl(int64_t width, int64_t inner, std::string act, const nn::ParamOptions& p)
+    : act_(std::move(act)) {
+  fc1 = register_module("fc1", nn::Linear(width, inner, true, p));
+  fc2 = register_module("fc2", nn::Linear(inner, width, true, p));
 }
 
 torch::Tensor CLIPMLPImpl::forward(const torch::Tensor& x) {
@@ -91,12 +93,12 @@ torch::Tensor CLIPMLPImpl::forward(const torch::Tensor& x) {
   return fc2(h);
 }
 
-CLIPEncoderLayerImpl::CLIPEncoderLayerImpl(const CLIPTextConfig& c) {
-  const auto ln = torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps);
-  self_attn = register_module("self_attn", CLIPAttention(c.hidden_size, c.num_attention_heads));
-  layer_norm1 = register_module("layer_norm1", torch::nn::LayerNorm(ln));
-  mlp = register_module("mlp", CLIPMLP(c.hidden_size, c.intermediate_size, c.hidden_act));
-  layer_norm2 = register_module("layer_norm2", torch::nn::LayerNorm(ln));
+CLIPEncoderLayerImpl::CLIPEncoderLayerImpl(const CLIPTextConfig& c, const nn::ParamOptions& p) {
+  self_attn =
+      register_module("self_attn", CLIPAttention(c.hidden_size, c.num_attention_heads, p));
+  layer_norm1 = register_module("layer_norm1", nn::LayerNorm(c.hidden_size, c.layer_norm_eps, p));
+  mlp = register_module("mlp", CLIPMLP(c.hidden_size, c.intermediate_size, c.hidden_act, p));
+  layer_norm2 = register_module("layer_norm2", nn::LayerNorm(c.hidden_size, c.layer_norm_eps, p));
 }
 
 torch::Tensor CLIPEncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
@@ -104,11 +106,12 @@ torch::Tensor CLIPEncoderLayerImpl::forward(const torch::Tensor& x, const torch:
   return h + mlp(layer_norm2(h));
 }
 
-CLIPTextEmbeddingsImpl::CLIPTextEmbeddingsImpl(const CLIPTextConfig& c) {
+CLIPTextEmbeddingsImpl::CLIPTextEmbeddingsImpl(const CLIPTextConfig& c,
+                                               const nn::ParamOptions& p) {
   token_embedding =
-      register_module("token_embedding", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+      register_module("token_embedding", nn::Embedding(c.vocab_size, c.hidden_size, p));
   position_embedding = register_module(
-      "position_embedding", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
+      "position_embedding", nn::Embedding(c.max_position_embeddings, c.hidden_size, p));
 }
 
 torch::Tensor CLIPTextEmbeddingsImpl::forward(const torch::Tensor& ids) {
@@ -117,34 +120,36 @@ torch::Tensor CLIPTextEmbeddingsImpl::forward(const torch::Tensor& ids) {
   return token_embedding(ids) + position_embedding(positions).unsqueeze(0);
 }
 
-CLIPEncoderImpl::CLIPEncoderImpl(const CLIPTextConfig& c) {
+CLIPEncoderImpl::CLIPEncoderImpl(const CLIPTextConfig& c, const nn::ParamOptions& p) {
   layers = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(CLIPEncoderLayer(c));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(CLIPEncoderLayer(c, p));
 }
 
-CLIPTextTransformerImpl::CLIPTextTransformerImpl(const CLIPTextConfig& c) {
-  embeddings = register_module("embeddings", CLIPTextEmbeddings(c));
-  encoder = register_module("encoder", CLIPEncoder(c));
-  final_layer_norm = register_module(
-      "final_layer_norm",
-      torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)));
+CLIPTextTransformerImpl::CLIPTextTransformerImpl(const CLIPTextConfig& c,
+                                                 const nn::ParamOptions& p) {
+  embeddings = register_module("embeddings", CLIPTextEmbeddings(c, p));
+  encoder = register_module("encoder", CLIPEncoder(c, p));
+  final_layer_norm =
+      register_module("final_layer_norm", nn::LayerNorm(c.hidden_size, c.layer_norm_eps, p));
 }
 
-CLIPTextModelImpl::CLIPTextModelImpl(const CLIPTextConfig& config) : config_(config) {
-  text_model = register_module("text_model", CLIPTextTransformer(config_));
+CLIPTextModelImpl::CLIPTextModelImpl(const CLIPTextConfig& config, const nn::ParamOptions& p)
+    : config_(config) {
+  text_model = register_module("text_model", CLIPTextTransformer(config_, p));
   if (config_.with_projection) {
     text_projection = register_module(
-        "text_projection", torch::nn::Linear(torch::nn::LinearOptions(config_.hidden_size,
-                                                                      config_.projection_dim)
-                                                 .bias(false)));
+        "text_projection", nn::Linear(config_.hidden_size, config_.projection_dim, false, p));
   }
 }
 
-CLIPTextModelImpl::CLIPTextModelImpl(CLIPTextConfig config, bool with_projection)
-    : CLIPTextModelImpl([&] {
-        config.with_projection = with_projection;
-        return config;
-      }()) {}
+CLIPTextModelImpl::CLIPTextModelImpl(CLIPTextConfig config, bool with_projection,
+                                     const nn::ParamOptions& p)
+    : CLIPTextModelImpl(
+          [&] {
+            config.with_projection = with_projection;
+            return config;
+          }(),
+          p) {}
 
 torch::Tensor CLIPTextModelImpl::pooling_positions(const torch::Tensor& ids) const {
   if (config_.pooling == PoolingRule::ArgmaxId) return ids.argmax(-1);  // first max per row
@@ -192,7 +197,8 @@ CLIPTextOutput CLIPTextModelImpl::encode(const torch::Tensor& ids_in) {
 }
 
 CLIPTextModel load_clip_text(const io::JsonConfig& config, const io::WeightSource& weights,
-                             torch::ScalarType dtype) {
+                             torch::ScalarType dtype, torch::Device device) {
+  torch::NoGradGuard no_grad;
   const CLIPTextConfig c = CLIPTextConfig::from_json(config);
   logger().debug("{}: CLIP text encoder: vocab {}, width {}, {} layers, {} heads, mlp {} ({}), "
                  "projection {}, pooling {}",
@@ -200,16 +206,17 @@ CLIPTextModel load_clip_text(const io::JsonConfig& config, const io::WeightSourc
                  c.num_attention_heads, c.intermediate_size, c.hidden_act,
                  c.with_projection ? c.projection_dim : 0,
                  c.pooling == PoolingRule::FirstEos ? "first eos" : "argmax id");
-  CLIPTextModel model(c);
-  io::load_into(*model, weights, "text encoder", dtype, {"position_ids"});
+  CLIPTextModel model(c, nn::ParamOptions{dtype, device});
+  io::load_into(*model, weights, "text encoder", dtype, device, {"position_ids"});
   model->eval();
   return model;
 }
 
-CLIPTextModel load_clip_text(const std::string& folder) {
+CLIPTextModel load_clip_text(const std::string& folder, torch::ScalarType dtype,
+                             torch::Device device) {
   const auto config = io::JsonConfig::load(folder + "/config.json");
   const io::WeightSource weights(io::SafetensorsFile::open(io::find_weights_file(folder)));
-  return load_clip_text(config, weights, torch::kFloat);
+  return load_clip_text(config, weights, dtype, device);
 }
 
 }  // namespace pangu_draw::text_encoders

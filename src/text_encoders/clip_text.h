@@ -9,6 +9,7 @@
 
 #include "io/json_config.h"
 #include "io/state_dict.h"
+#include "nn/layers.h"
 
 namespace pangu_draw::text_encoders {
 
@@ -54,11 +55,11 @@ struct CLIPTextOutput {
 };
 
 struct CLIPAttentionImpl : torch::nn::Module {
-  CLIPAttentionImpl(int64_t width, int64_t heads);
+  CLIPAttentionImpl(int64_t width, int64_t heads, const nn::ParamOptions& p);
   // x [B, N, W], mask [N, N] additive -> [B, N, W]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+  nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
 
  private:
   int64_t heads_;
@@ -66,10 +67,10 @@ struct CLIPAttentionImpl : torch::nn::Module {
 TORCH_MODULE(CLIPAttention);
 
 struct CLIPMLPImpl : torch::nn::Module {
-  CLIPMLPImpl(int64_t width, int64_t inner, std::string act);
+  CLIPMLPImpl(int64_t width, int64_t inner, std::string act, const nn::ParamOptions& p);
   torch::Tensor forward(const torch::Tensor& x);  // [B, N, W] -> [B, N, W]
 
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  nn::Linear fc1{nullptr}, fc2{nullptr};
 
  private:
   std::string act_;
@@ -78,44 +79,45 @@ TORCH_MODULE(CLIPMLP);
 
 // Pre-LN block: x + attn(ln1(x)), then x + mlp(ln2(x)).
 struct CLIPEncoderLayerImpl : torch::nn::Module {
-  explicit CLIPEncoderLayerImpl(const CLIPTextConfig& c);
+  CLIPEncoderLayerImpl(const CLIPTextConfig& c, const nn::ParamOptions& p);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);  // [B, N, W]
 
   CLIPAttention self_attn{nullptr};
-  torch::nn::LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
+  nn::LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
   CLIPMLP mlp{nullptr};
 };
 TORCH_MODULE(CLIPEncoderLayer);
 
 struct CLIPTextEmbeddingsImpl : torch::nn::Module {
-  explicit CLIPTextEmbeddingsImpl(const CLIPTextConfig& c);
+  CLIPTextEmbeddingsImpl(const CLIPTextConfig& c, const nn::ParamOptions& p);
   torch::Tensor forward(const torch::Tensor& ids);  // [B, N] -> [B, N, W]
 
-  torch::nn::Embedding token_embedding{nullptr}, position_embedding{nullptr};
+  nn::Embedding token_embedding{nullptr}, position_embedding{nullptr};
 };
 TORCH_MODULE(CLIPTextEmbeddings);
 
 struct CLIPEncoderImpl : torch::nn::Module {
-  explicit CLIPEncoderImpl(const CLIPTextConfig& c);
+  CLIPEncoderImpl(const CLIPTextConfig& c, const nn::ParamOptions& p);
   torch::nn::ModuleList layers{nullptr};  // of CLIPEncoderLayer
 };
 TORCH_MODULE(CLIPEncoder);
 
 // The "text_model." part of the checkpoint.
 struct CLIPTextTransformerImpl : torch::nn::Module {
-  explicit CLIPTextTransformerImpl(const CLIPTextConfig& c);
+  CLIPTextTransformerImpl(const CLIPTextConfig& c, const nn::ParamOptions& p);
 
   CLIPTextEmbeddings embeddings{nullptr};
   CLIPEncoder encoder{nullptr};
-  torch::nn::LayerNorm final_layer_norm{nullptr};
+  nn::LayerNorm final_layer_norm{nullptr};
 };
 TORCH_MODULE(CLIPTextTransformer);
 
 struct CLIPTextModelImpl : torch::nn::Module {
-  // Registers text_projection when config.with_projection.
-  explicit CLIPTextModelImpl(const CLIPTextConfig& config);
+  // Registers text_projection when config.with_projection. Parameters uninitialised in `p`'s
+  // dtype and device (nn/layers.h).
+  explicit CLIPTextModelImpl(const CLIPTextConfig& config, const nn::ParamOptions& p = {});
   // The same with config.with_projection replaced by `with_projection`.
-  CLIPTextModelImpl(CLIPTextConfig config, bool with_projection);
+  CLIPTextModelImpl(CLIPTextConfig config, bool with_projection, const nn::ParamOptions& p = {});
 
   // ids [B, N] integer, N <= max_position_embeddings; causal mask (unless config.causal is
   // false), no padding mask. Error{Input} for a wrong shape or an id outside [0, vocab_size).
@@ -126,7 +128,7 @@ struct CLIPTextModelImpl : torch::nn::Module {
   const CLIPTextConfig& config() const { return config_; }
 
   CLIPTextTransformer text_model{nullptr};
-  torch::nn::Linear text_projection{nullptr};  // no bias; only with projection
+  nn::Linear text_projection{nullptr};  // no bias; only with projection
 
  private:
   torch::Tensor pooling_positions(const torch::Tensor& ids) const;  // [B] int64
@@ -135,11 +137,14 @@ struct CLIPTextModelImpl : torch::nn::Module {
 };
 TORCH_MODULE(CLIPTextModel);
 
-// Builds from <folder>/config.json and loads <folder>/model.safetensors (fp32).
-CLIPTextModel load_clip_text(const std::string& folder);
-// Builds from `config` and loads every parameter from `weights` (canonical transformers names),
-// converted to `dtype`. A "position_ids" buffer in the weights is ignored.
+// Builds from <folder>/config.json and loads <folder>/model.safetensors.
+CLIPTextModel load_clip_text(const std::string& folder, torch::ScalarType dtype = torch::kFloat,
+                             torch::Device device = torch::kCPU);
+// Builds from `config` in `dtype` on `device` and fills every parameter from `weights`
+// (canonical transformers names), each tensor converted once on its way from the file.
+// A "position_ids" buffer in the weights is ignored.
 CLIPTextModel load_clip_text(const io::JsonConfig& config, const io::WeightSource& weights,
-                             torch::ScalarType dtype = torch::kFloat);
+                             torch::ScalarType dtype = torch::kFloat,
+                             torch::Device device = torch::kCPU);
 
 }  // namespace pangu_draw::text_encoders

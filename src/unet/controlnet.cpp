@@ -13,9 +13,9 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding((kernel - 1) / 2));
+nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, const nn::ParamOptions& p,
+                int64_t stride = 1) {
+  return nn::Conv2d(in, out, kernel, stride, (kernel - 1) / 2, p);
 }
 
 }  // namespace
@@ -40,44 +40,47 @@ ControlNetConfig ControlNetConfig::from_json(const io::JsonConfig& j) {
 }
 
 ControlNetConditioningEmbeddingImpl::ControlNetConditioningEmbeddingImpl(
-    int64_t conditioning_channels, const std::vector<int64_t>& ch, int64_t out_channels) {
-  conv_in = register_module("conv_in", conv(conditioning_channels, ch.front(), 3));
+    int64_t conditioning_channels, const std::vector<int64_t>& ch, int64_t out_channels,
+    const nn::ParamOptions& p) {
+  conv_in = register_module("conv_in", conv(conditioning_channels, ch.front(), 3, p));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (size_t i = 0; i + 1 < ch.size(); ++i) {
-    blocks->push_back(conv(ch[i], ch[i], 3));
-    blocks->push_back(conv(ch[i], ch[i + 1], 3, 2));
+    blocks->push_back(conv(ch[i], ch[i], 3, p));
+    blocks->push_back(conv(ch[i], ch[i + 1], 3, p, 2));
   }
-  conv_out = register_module("conv_out", conv(ch.back(), out_channels, 3));
+  conv_out = register_module("conv_out", conv(ch.back(), out_channels, 3, p));
 }
 
 torch::Tensor ControlNetConditioningEmbeddingImpl::forward(const torch::Tensor& hint) {
   auto h = F::silu(conv_in->forward(hint));
-  for (const auto& block : *blocks) h = F::silu(block->as<torch::nn::Conv2d>()->forward(h));
+  for (const auto& block : *blocks) h = F::silu(block->as<nn::Conv2d>()->forward(h));
   return conv_out->forward(h);
 }
 
-ControlNetModelImpl::ControlNetModelImpl(const ControlNetConfig& config) : config_(config) {
+ControlNetModelImpl::ControlNetModelImpl(const ControlNetConfig& config, const nn::ParamOptions& p)
+    : config_(config) {
   const auto& c = config_.unet;
   const int64_t c0 = c.block_out_channels.front();
-  conv_in = register_module("conv_in", conv(c.in_channels, c0, c.conv_in_kernel));
-  register_time_conditioning(*this, c, time_embedding, add_embedding);
+  conv_in = register_module("conv_in", conv(c.in_channels, c0, c.conv_in_kernel, p));
+  register_time_conditioning(*this, c, time_embedding, add_embedding, p);
   controlnet_cond_embedding = register_module(
       "controlnet_cond_embedding",
       ControlNetConditioningEmbedding(config_.conditioning_channels,
-                                      config_.conditioning_embedding_out_channels, c0));
+                                      config_.conditioning_embedding_out_channels, c0, p));
   down_blocks = register_module("down_blocks", torch::nn::ModuleList());
   controlnet_down_blocks = register_module("controlnet_down_blocks", torch::nn::ModuleList());
-  controlnet_down_blocks->push_back(conv(c0, c0, 1));  // for conv_in's output
+  controlnet_down_blocks->push_back(conv(c0, c0, 1, p));  // for conv_in's output
   for (size_t i = 0; i < c.block_out_channels.size(); ++i) {
-    DownBlock block(down_block_options(c, i));
+    DownBlock block(down_block_options(c, i, p));
+    const int64_t ch = c.block_out_channels[i];
     for (int64_t k = 0; k < block->num_skips(); ++k) {
-      controlnet_down_blocks->push_back(conv(c.block_out_channels[i], c.block_out_channels[i], 1));
+      controlnet_down_blocks->push_back(conv(ch, ch, 1, p));
     }
     down_blocks->push_back(block);
   }
-  mid_block = register_module("mid_block", UNetMidBlock2DCrossAttn(mid_block_options(c)));
+  mid_block = register_module("mid_block", UNetMidBlock2DCrossAttn(mid_block_options(c, p)));
   const int64_t c_last = c.block_out_channels.back();
-  controlnet_mid_block = register_module("controlnet_mid_block", conv(c_last, c_last, 1));
+  controlnet_mid_block = register_module("controlnet_mid_block", conv(c_last, c_last, 1, p));
 }
 
 torch::Tensor ControlNetModelImpl::embed_hint(const torch::Tensor& hint,
@@ -128,25 +131,26 @@ ControlNetOutput ControlNetModelImpl::forward(const torch::Tensor& x,
   ControlNetOutput out;
   for (size_t i = 0; i < skips.size(); ++i) {
     out.down_residuals.push_back(
-        finish(controlnet_down_blocks[i]->as<torch::nn::Conv2d>()->forward(skips[i])));
+        finish(controlnet_down_blocks[i]->as<nn::Conv2d>()->forward(skips[i])));
   }
   out.mid_residual = finish(controlnet_mid_block->forward(h));
   return out;
 }
 
 ControlNetModel load_controlnet(const ControlNetConfig& config, const io::WeightSource& weights,
-                                torch::ScalarType dtype) {
+                                torch::ScalarType dtype, torch::Device device) {
   torch::NoGradGuard no_grad;
-  ControlNetModel model(config);
-  io::load_into(*model, weights, "controlnet", dtype);
+  ControlNetModel model(config, nn::ParamOptions{dtype, device});
+  io::load_into(*model, weights, "controlnet", dtype, device);
   model->eval();
   return model;
 }
 
-ControlNetModel load_controlnet(const std::string& folder, torch::ScalarType dtype) {
+ControlNetModel load_controlnet(const std::string& folder, torch::ScalarType dtype,
+                                torch::Device device) {
   const auto config = ControlNetConfig::from_json(io::JsonConfig::load(folder + "/config.json"));
   auto file = io::SafetensorsFile::open(io::find_weights_file(folder));
-  return load_controlnet(config, io::WeightSource(file), dtype);
+  return load_controlnet(config, io::WeightSource(file), dtype, device);
 }
 
 }  // namespace pangu_draw::unet

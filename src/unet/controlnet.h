@@ -11,6 +11,7 @@
 #include "io/json_config.h"
 #include "io/state_dict.h"
 #include "nn/embeddings.h"
+#include "nn/layers.h"
 #include "unet/unet_2d_condition.h"
 
 namespace pangu_draw::unet {
@@ -28,10 +29,11 @@ struct ControlNetConfig {
 // hint [B, cond_channels, H', W'] -> [B, out_channels, H' / 2^(n-1), W' / 2^(n-1)].
 struct ControlNetConditioningEmbeddingImpl : torch::nn::Module {
   ControlNetConditioningEmbeddingImpl(int64_t conditioning_channels,
-                                      const std::vector<int64_t>& channels, int64_t out_channels);
+                                      const std::vector<int64_t>& channels, int64_t out_channels,
+                                      const nn::ParamOptions& p);
   torch::Tensor forward(const torch::Tensor& hint);
 
-  torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
+  nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
   torch::nn::ModuleList blocks{nullptr};  // pairs: 3x3 conv, then 3x3 stride-2 conv
 };
 TORCH_MODULE(ControlNetConditioningEmbedding);
@@ -42,7 +44,8 @@ struct ControlNetOutput {
 };
 
 struct ControlNetModelImpl : torch::nn::Module {
-  explicit ControlNetModelImpl(const ControlNetConfig& config);
+  // Parameters uninitialised in `p`'s dtype and device (nn/layers.h).
+  explicit ControlNetModelImpl(const ControlNetConfig& config, const nn::ParamOptions& p = {});
   // x [B, C, H, W], timesteps [B] (or scalar), context [B, M, cross_attention_dim],
   // hint [B, 3, 8H, 8W] in [0, 1] (RGB), scale: conditioning scale applied to every residual.
   ControlNetOutput forward(const torch::Tensor& x, const torch::Tensor& timesteps,
@@ -50,13 +53,13 @@ struct ControlNetModelImpl : torch::nn::Module {
                            const UNetExtra& extra = {});
   const ControlNetConfig& config() const { return config_; }
 
-  torch::nn::Conv2d conv_in{nullptr};
+  nn::Conv2d conv_in{nullptr};
   nn::TimestepEmbedding time_embedding{nullptr};
   nn::TimestepEmbedding add_embedding{nullptr};  // text_time only
   ControlNetConditioningEmbedding controlnet_cond_embedding{nullptr};
   torch::nn::ModuleList down_blocks{nullptr}, controlnet_down_blocks{nullptr};
   UNetMidBlock2DCrossAttn mid_block{nullptr};
-  torch::nn::Conv2d controlnet_mid_block{nullptr};
+  nn::Conv2d controlnet_mid_block{nullptr};
 
  private:
   torch::Tensor embed_hint(const torch::Tensor& hint, const torch::Tensor& sample);
@@ -65,9 +68,12 @@ struct ControlNetModelImpl : torch::nn::Module {
 };
 TORCH_MODULE(ControlNetModel);
 
+// Built in `dtype` on `device`, every parameter filled from `weights` (as load_unet).
 ControlNetModel load_controlnet(const ControlNetConfig& config, const io::WeightSource& weights,
-                                torch::ScalarType dtype = torch::kFloat);
+                                torch::ScalarType dtype = torch::kFloat,
+                                torch::Device device = torch::kCPU);
 // A diffusers controlnet folder: config.json + diffusion_pytorch_model.safetensors.
-ControlNetModel load_controlnet(const std::string& folder, torch::ScalarType dtype = torch::kFloat);
+ControlNetModel load_controlnet(const std::string& folder, torch::ScalarType dtype = torch::kFloat,
+                                torch::Device device = torch::kCPU);
 
 }  // namespace pangu_draw::unet

@@ -31,13 +31,13 @@ torch::Tensor batch_rows(const torch::Tensor& t, int64_t batch, const char* what
 
 void register_time_conditioning(torch::nn::Module& owner, const UNetConfig& c,
                                 nn::TimestepEmbedding& time_embedding,
-                                nn::TimestepEmbedding& add_embedding) {
+                                nn::TimestepEmbedding& add_embedding, const nn::ParamOptions& p) {
   time_embedding = owner.register_module(
-      "time_embedding", nn::TimestepEmbedding(c.block_out_channels.at(0), c.time_embed_dim));
+      "time_embedding", nn::TimestepEmbedding(c.block_out_channels.at(0), c.time_embed_dim, p));
   if (c.addition_embed_type == "text_time") {
     add_embedding = owner.register_module(
         "add_embedding",
-        nn::TimestepEmbedding(c.projection_class_embeddings_input_dim, c.time_embed_dim));
+        nn::TimestepEmbedding(c.projection_class_embeddings_input_dim, c.time_embed_dim, p));
   }
 }
 

@@ -17,10 +17,10 @@ struct TimeConditioningInputs {
 };
 
 // Builds "time_embedding" (and "add_embedding" when addition_embed_type is text_time) on
-// `owner` under diffusers' attribute names.
+// `owner` under diffusers' attribute names, with weights in `p`'s dtype and device.
 void register_time_conditioning(torch::nn::Module& owner, const UNetConfig& config,
                                 nn::TimestepEmbedding& time_embedding,
-                                nn::TimestepEmbedding& add_embedding);
+                                nn::TimestepEmbedding& add_embedding, const nn::ParamOptions& p);
 
 // -> emb [B, time_embed_dim] in `dtype`.
 torch::Tensor time_conditioning(const UNetConfig& config, nn::TimestepEmbedding& time_embedding,

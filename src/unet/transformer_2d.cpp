@@ -11,10 +11,10 @@ namespace {
 
 // diffusers' GEGLU is a module holding one Linear named "proj".
 struct GEGLUImpl : torch::nn::Module {
-  GEGLUImpl(int64_t dim_in, int64_t dim_out) {
-    proj = register_module("proj", torch::nn::Linear(dim_in, dim_out * 2));
+  GEGLUImpl(int64_t dim_in, int64_t dim_out, const nn::ParamOptions& p) {
+    proj = register_module("proj", nn::Linear(dim_in, dim_out * 2, true, p));
   }
-  torch::nn::Linear proj{nullptr};
+  nn::Linear proj{nullptr};
 };
 TORCH_MODULE(GEGLU);
 
@@ -22,17 +22,17 @@ TORCH_MODULE(GEGLU);
 struct IdentityImpl : torch::nn::Module {};
 TORCH_MODULE(Identity);
 
-torch::nn::LayerNorm layer_norm(int64_t dim) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5));
+nn::LayerNorm layer_norm(int64_t dim, const nn::ParamOptions& p) {
+  return nn::LayerNorm(dim, 1e-5, p);
 }
 
 }  // namespace
 
-FeedForwardImpl::FeedForwardImpl(int64_t dim) {
+FeedForwardImpl::FeedForwardImpl(int64_t dim, const nn::ParamOptions& p) {
   const int64_t inner = dim * 4;
-  GEGLU geglu(dim, inner);
+  GEGLU geglu(dim, inner, p);
   proj_ = geglu->proj;
-  out_ = torch::nn::Linear(inner, dim);
+  out_ = nn::Linear(inner, dim, true, p);
   net = register_module("net", torch::nn::ModuleList(geglu, Identity(), out_));
 }
 
@@ -42,15 +42,16 @@ torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
 }
 
 BasicTransformerBlockImpl::BasicTransformerBlockImpl(int64_t dim, int64_t heads, int64_t dim_head,
-                                                     int64_t cross_attention_dim) {
-  norm1 = register_module("norm1", layer_norm(dim));
+                                                     int64_t cross_attention_dim,
+                                                     const nn::ParamOptions& p) {
+  norm1 = register_module("norm1", layer_norm(dim, p));
   attn1 = register_module(
-      "attn1", nn::Attention(nn::AttentionOptions{dim, 0, heads, dim_head, false, true}));
-  norm2 = register_module("norm2", layer_norm(dim));
+      "attn1", nn::Attention(nn::AttentionOptions{dim, 0, heads, dim_head, false, true, p}));
+  norm2 = register_module("norm2", layer_norm(dim, p));
   attn2 = register_module("attn2", nn::Attention(nn::AttentionOptions{
-                                       dim, cross_attention_dim, heads, dim_head, false, true}));
-  norm3 = register_module("norm3", layer_norm(dim));
-  ff = register_module("ff", FeedForward(dim));
+                                       dim, cross_attention_dim, heads, dim_head, false, true, p}));
+  norm3 = register_module("norm3", layer_norm(dim, p));
+  ff = register_module("ff", FeedForward(dim, p));
 }
 
 torch::Tensor BasicTransformerBlockImpl::forward(const torch::Tensor& x,
@@ -63,21 +64,21 @@ torch::Tensor BasicTransformerBlockImpl::forward(const torch::Tensor& x,
 Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DOptions& options)
     : options_(options) {
   const int64_t c = options.in_channels, inner = options.heads * options.dim_head;
-  norm = register_module(
-      "norm",
-      nn::GroupNorm(torch::nn::GroupNormOptions(options.norm_num_groups, c).eps(1e-6)));
+  const nn::ParamOptions& p = options.params;
+  norm = register_module("norm", nn::GroupNorm(options.norm_num_groups, c, 1e-6, p));
   if (options.use_linear_projection) {
-    proj_in = torch::nn::AnyModule(torch::nn::Linear(c, inner));
-    proj_out = torch::nn::AnyModule(torch::nn::Linear(inner, c));
+    proj_in = torch::nn::AnyModule(nn::Linear(c, inner, true, p));
+    proj_out = torch::nn::AnyModule(nn::Linear(inner, c, true, p));
   } else {
-    proj_in = torch::nn::AnyModule(torch::nn::Conv2d(torch::nn::Conv2dOptions(c, inner, 1)));
-    proj_out = torch::nn::AnyModule(torch::nn::Conv2d(torch::nn::Conv2dOptions(inner, c, 1)));
+    proj_in = torch::nn::AnyModule(nn::Conv2d(c, inner, 1, 1, 0, p));
+    proj_out = torch::nn::AnyModule(nn::Conv2d(inner, c, 1, 1, 0, p));
   }
   register_module("proj_in", proj_in.ptr());
   transformer_blocks = register_module("transformer_blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < options.num_layers; ++i) {
     transformer_blocks->push_back(
-        BasicTransformerBlock(inner, options.heads, options.dim_head, options.cross_attention_dim));
+        BasicTransformerBlock(inner, options.heads, options.dim_head, options.cross_attention_dim,
+                              p));
   }
   register_module("proj_out", proj_out.ptr());
 }

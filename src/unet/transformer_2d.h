@@ -9,28 +9,29 @@
 
 #include "nn/attention.h"
 #include "nn/group_norm.h"
+#include "nn/layers.h"
 
 namespace pangu_draw::unet {
 
 // GEGLU feed-forward: ff.net.0.proj (dim -> 2 * 4 dim), hidden * gelu(gate), ff.net.2.
 struct FeedForwardImpl : torch::nn::Module {
-  explicit FeedForwardImpl(int64_t dim);
+  FeedForwardImpl(int64_t dim, const nn::ParamOptions& p);
   torch::Tensor forward(const torch::Tensor& x);  // [B, N, dim] -> [B, N, dim]
 
   torch::nn::ModuleList net{nullptr};  // "0": GEGLU holder with "proj", "2": Linear
 
  private:
-  torch::nn::Linear proj_{nullptr}, out_{nullptr};
+  nn::Linear proj_{nullptr}, out_{nullptr};
 };
 TORCH_MODULE(FeedForward);
 
 struct BasicTransformerBlockImpl : torch::nn::Module {
   BasicTransformerBlockImpl(int64_t dim, int64_t heads, int64_t dim_head,
-                            int64_t cross_attention_dim);
+                            int64_t cross_attention_dim, const nn::ParamOptions& p);
   // x [B, N, dim], context [B, M, cross_attention_dim] -> [B, N, dim]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context);
 
-  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
+  nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
   nn::Attention attn1{nullptr}, attn2{nullptr};
   FeedForward ff{nullptr};
 };
@@ -44,6 +45,7 @@ struct Transformer2DOptions {
   int64_t cross_attention_dim = 0;
   int64_t norm_num_groups = 32;
   bool use_linear_projection = false;
+  nn::ParamOptions params;  // dtype and device of the weights
 };
 
 struct Transformer2DModelImpl : torch::nn::Module {

@@ -13,8 +13,8 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding((kernel - 1) / 2));
+nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, const nn::ParamOptions& p) {
+  return nn::Conv2d(in, out, kernel, 1, (kernel - 1) / 2, p);
 }
 
 // A ControlNet residual has the target's shape, or [B, C, 1, 1] (global_pool_conditions).
@@ -26,27 +26,28 @@ bool residual_fits(const torch::Tensor& r, const torch::Tensor& target) {
 
 }  // namespace
 
-UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNetConfig& config) : config_(config) {
+UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNetConfig& config,
+                                                   const nn::ParamOptions& p)
+    : config_(config) {
   const auto& c = config_;
   PD_CHECK(c.up_block_types.size() == c.block_out_channels.size(), Input,
            c.origin << ": 'up_block_types' must list one block per entry of block_out_channels ("
                     << c.block_out_channels.size() << "), found " << c.up_block_types.size());
   const int64_t c0 = c.block_out_channels.front();
-  conv_in = register_module("conv_in", conv(c.in_channels, c0, c.conv_in_kernel));
-  register_time_conditioning(*this, c, time_embedding, add_embedding);
+  conv_in = register_module("conv_in", conv(c.in_channels, c0, c.conv_in_kernel, p));
+  register_time_conditioning(*this, c, time_embedding, add_embedding, p);
   down_blocks = register_module("down_blocks", torch::nn::ModuleList());
   up_blocks = register_module("up_blocks", torch::nn::ModuleList());
   for (size_t i = 0; i < c.block_out_channels.size(); ++i) {
-    down_blocks->push_back(DownBlock(down_block_options(c, i)));
+    down_blocks->push_back(DownBlock(down_block_options(c, i, p)));
   }
-  mid_block = register_module("mid_block", UNetMidBlock2DCrossAttn(mid_block_options(c)));
+  mid_block = register_module("mid_block", UNetMidBlock2DCrossAttn(mid_block_options(c, p)));
   for (size_t i = 0; i < c.block_out_channels.size(); ++i) {
-    up_blocks->push_back(UpBlock(up_block_options(c, i)));
+    up_blocks->push_back(UpBlock(up_block_options(c, i, p)));
   }
-  conv_norm_out = register_module(
-      "conv_norm_out",
-      nn::GroupNorm(torch::nn::GroupNormOptions(c.norm_num_groups, c0).eps(c.norm_eps)));
-  conv_out = register_module("conv_out", conv(c0, c.out_channels, c.conv_out_kernel));
+  conv_norm_out =
+      register_module("conv_norm_out", nn::GroupNorm(c.norm_num_groups, c0, c.norm_eps, p));
+  conv_out = register_module("conv_out", conv(c0, c.out_channels, c.conv_out_kernel, p));
 }
 
 torch::Tensor UNet2DConditionModelImpl::run_down(const torch::Tensor& x, const torch::Tensor& emb,
@@ -122,24 +123,25 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& x,
 }
 
 UNet2DConditionModel load_unet(const UNetConfig& config, const io::WeightSource& weights,
-                               torch::ScalarType dtype) {
+                               torch::ScalarType dtype, torch::Device device) {
   torch::NoGradGuard no_grad;
-  UNet2DConditionModel model(config);
-  io::load_into(*model, weights, "unet", dtype);
+  UNet2DConditionModel model(config, nn::ParamOptions{dtype, device});
+  io::load_into(*model, weights, "unet", dtype, device);
   model->eval();
   logger().debug("unet loaded from {} ({} parameters)", weights.path(), model->parameters().size());
   return model;
 }
 
 UNet2DConditionModel load_unet(const io::JsonConfig& config, const io::WeightSource& weights,
-                               torch::ScalarType dtype) {
-  return load_unet(UNetConfig::from_json(config), weights, dtype);
+                               torch::ScalarType dtype, torch::Device device) {
+  return load_unet(UNetConfig::from_json(config), weights, dtype, device);
 }
 
-UNet2DConditionModel load_unet(const std::string& folder, torch::ScalarType dtype) {
+UNet2DConditionModel load_unet(const std::string& folder, torch::ScalarType dtype,
+                               torch::Device device) {
   const auto config = io::JsonConfig::load(folder + "/config.json");
   auto file = io::SafetensorsFile::open(io::find_weights_file(folder));
-  return load_unet(config, io::WeightSource(file), dtype);
+  return load_unet(config, io::WeightSource(file), dtype, device);
 }
 
 }  // namespace pangu_draw::unet

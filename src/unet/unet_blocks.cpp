@@ -14,8 +14,8 @@ namespace pangu_draw::unet {
 namespace {
 
 nn::ResnetBlock2D make_resnet(const BlockOptions& o, int64_t in, int64_t out) {
-  return nn::ResnetBlock2D(
-      nn::ResnetBlock2DOptions{in, out, o.temb_channels, o.groups, o.eps, o.output_scale_factor});
+  return nn::ResnetBlock2D(nn::ResnetBlock2DOptions{in, out, o.temb_channels, o.groups, o.eps,
+                                                    o.output_scale_factor, o.params});
 }
 
 // Transformer2DModel over `channels`: heads of channels / heads dims (diffusers passes
@@ -29,6 +29,7 @@ Transformer2DModel make_transformer(const BlockOptions& o, int64_t channels) {
   t.cross_attention_dim = o.cross_attention_dim;
   t.norm_num_groups = o.groups;
   t.use_linear_projection = o.use_linear_projection;
+  t.params = o.params;
   return Transformer2DModel(t);
 }
 
@@ -42,8 +43,9 @@ torch::Tensor run_attention(torch::nn::ModuleList& list, size_t i, const torch::
   return list[i]->as<Transformer2DModel>()->forward(x, context);
 }
 
-BlockOptions common_options(const UNetConfig& c) {
+BlockOptions common_options(const UNetConfig& c, const nn::ParamOptions& p) {
   BlockOptions o;
+  o.params = p;
   o.temb_channels = c.time_embed_dim;
   o.cross_attention_dim = c.cross_attention_dim;
   o.groups = c.norm_num_groups;
@@ -54,9 +56,9 @@ BlockOptions common_options(const UNetConfig& c) {
 
 }  // namespace
 
-BlockOptions down_block_options(const UNetConfig& c, size_t i) {
+BlockOptions down_block_options(const UNetConfig& c, size_t i, const nn::ParamOptions& p) {
   const size_t n = c.block_out_channels.size();
-  BlockOptions o = common_options(c);
+  BlockOptions o = common_options(c, p);
   o.in_channels = c.block_out_channels[i == 0 ? 0 : i - 1];
   o.out_channels = c.block_out_channels[i];
   o.num_layers = c.layers_per_block[i];
@@ -68,8 +70,8 @@ BlockOptions down_block_options(const UNetConfig& c, size_t i) {
   return o;
 }
 
-BlockOptions mid_block_options(const UNetConfig& c) {
-  BlockOptions o = common_options(c);
+BlockOptions mid_block_options(const UNetConfig& c, const nn::ParamOptions& p) {
+  BlockOptions o = common_options(c, p);
   o.in_channels = o.out_channels = c.block_out_channels.back();
   o.num_layers = 1;
   o.transformer_layers = c.transformer_layers_per_block.back();
@@ -78,10 +80,10 @@ BlockOptions mid_block_options(const UNetConfig& c) {
   return o;
 }
 
-BlockOptions up_block_options(const UNetConfig& c, size_t i) {
+BlockOptions up_block_options(const UNetConfig& c, size_t i, const nn::ParamOptions& p) {
   const size_t n = c.block_out_channels.size();
   auto rev = [&](const std::vector<int64_t>& v, size_t k) { return v[n - 1 - k]; };
-  BlockOptions o = common_options(c);
+  BlockOptions o = common_options(c, p);
   o.prev_output_channels = rev(c.block_out_channels, i == 0 ? 0 : i - 1);
   o.out_channels = rev(c.block_out_channels, i);
   o.in_channels = rev(c.block_out_channels, std::min(i + 1, n - 1));
@@ -101,9 +103,8 @@ DownBlockImpl::DownBlockImpl(const BlockOptions& o) {
     if (o.has_attention) attentions->push_back(make_transformer(o, o.out_channels));
   }
   if (o.add_sampler) {
-    downsamplers =
-        register_module("downsamplers", torch::nn::ModuleList(nn::Downsample2D(
-                                            o.out_channels, o.out_channels, o.downsample_padding)));
+    nn::Downsample2D down(o.out_channels, o.out_channels, o.downsample_padding, o.params);
+    downsamplers = register_module("downsamplers", torch::nn::ModuleList(down));
   }
 }
 
@@ -159,8 +160,8 @@ UpBlockImpl::UpBlockImpl(const BlockOptions& o) {
     if (o.has_attention) attentions->push_back(make_transformer(o, o.out_channels));
   }
   if (o.add_sampler) {
-    upsamplers = register_module(
-        "upsamplers", torch::nn::ModuleList(nn::Upsample2D(o.out_channels, o.out_channels)));
+    nn::Upsample2D up(o.out_channels, o.out_channels, o.params);
+    upsamplers = register_module("upsamplers", torch::nn::ModuleList(up));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "nn/layers.h"
 #include "unet/unet_config.h"
 
 namespace pangu_draw::unet {
@@ -28,13 +29,14 @@ struct BlockOptions {
   bool add_sampler = false;   // downsamplers.0 / upsamplers.0
   int64_t downsample_padding = 1;
   double output_scale_factor = 1.0;  // mid block resnets (mid_block_scale_factor)
+  nn::ParamOptions params;           // dtype and device of the weights
 };
 
 // The options of down block i, the mid block and up block i (in up order) as diffusers'
-// UNet2DConditionModel derives them from its config.
-BlockOptions down_block_options(const UNetConfig& config, size_t i);
-BlockOptions mid_block_options(const UNetConfig& config);
-BlockOptions up_block_options(const UNetConfig& config, size_t i);
+// UNet2DConditionModel derives them from its config, with weights in `p`'s dtype and device.
+BlockOptions down_block_options(const UNetConfig& config, size_t i, const nn::ParamOptions& p);
+BlockOptions mid_block_options(const UNetConfig& config, const nn::ParamOptions& p);
+BlockOptions up_block_options(const UNetConfig& config, size_t i, const nn::ParamOptions& p);
 
 // CrossAttnDownBlock2D (has_attention) or DownBlock2D.
 struct DownBlockImpl : torch::nn::Module {

@@ -15,24 +15,27 @@ torch::Tensor DiagonalGaussian::sample(at::Generator gen) const {
   return mean + torch::exp(0.5 * logvar) * noise;
 }
 
-AutoencoderKLImpl::AutoencoderKLImpl(const VAEConfig& config) : config_(config) {
+AutoencoderKLImpl::AutoencoderKLImpl(const VAEConfig& config, const nn::ParamOptions& p)
+    : config_(config) {
   const int64_t moments = 2 * config_.latent_channels;
-  encoder = register_module("encoder", Encoder(config_));
-  decoder = register_module("decoder", Decoder(config_));
+  encoder = register_module("encoder", Encoder(config_, p));
+  decoder = register_module("decoder", Decoder(config_, p));
   if (config_.use_quant_conv) {
-    quant_conv = register_module("quant_conv", torch::nn::Conv2d(moments, moments, 1));
+    quant_conv = register_module("quant_conv", nn::Conv2d(moments, moments, 1, 1, 0, p));
   }
   if (config_.use_post_quant_conv) {
-    post_quant_conv = register_module(
-        "post_quant_conv",
-        torch::nn::Conv2d(config_.latent_channels, config_.latent_channels, 1));
+    const int64_t latent = config_.latent_channels;
+    post_quant_conv =
+        register_module("post_quant_conv", nn::Conv2d(latent, latent, 1, 1, 0, p));
   }
 }
 
 void AutoencoderKLImpl::use_channels_last() {
   torch::NoGradGuard no_grad;
   for (auto& p : parameters()) {
-    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    if (p.dim() == 4 && !p.is_contiguous(torch::MemoryFormat::ChannelsLast)) {
+      p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    }
   }
   channels_last_ = true;
 }
@@ -82,26 +85,32 @@ torch::Tensor AutoencoderKLImpl::from_latent(const torch::Tensor& x) const {
 }
 
 AutoencoderKL load_vae(const io::JsonConfig& config, const io::WeightSource& weights,
-                       torch::ScalarType dtype) {
+                       torch::ScalarType dtype, torch::Device device) {
+  torch::NoGradGuard no_grad;
   const VAEConfig c = VAEConfig::from_json(config);
   std::string channels;
-  for (int64_t ch : c.block_out_channels) channels += (channels.empty() ? "" : ",") + std::to_string(ch);
+  for (int64_t ch : c.block_out_channels) {
+    if (!channels.empty()) channels += ',';
+    channels += std::to_string(ch);
+  }
   logger().debug("{}: VAE: {} levels, channels {}, {} layers/block, groups {}, latent {}, "
                  "scaling {}, shift {}",
                  config.origin(), c.block_out_channels.size(),
                  channels, c.layers_per_block, c.norm_num_groups,
                  c.latent_channels, c.scaling_factor, c.shift_factor);
-  AutoencoderKL model(c);
-  io::load_into(*model, weights, "vae", dtype);
-  model->eval();
+  // Conv weights built channels-last (use_channels_last then has nothing to move): each weight is
+  // reordered as it is copied in from the file.
+  AutoencoderKL model(c, nn::ParamOptions{dtype, device, /*channels_last=*/true});
   model->use_channels_last();
+  io::load_into(*model, weights, "vae", dtype, device);
+  model->eval();
   return model;
 }
 
-AutoencoderKL load_vae(const std::string& folder) {
+AutoencoderKL load_vae(const std::string& folder, torch::ScalarType dtype, torch::Device device) {
   const auto config = io::JsonConfig::load(folder + "/config.json");
   const io::WeightSource weights(io::SafetensorsFile::open(io::find_weights_file(folder)));
-  return load_vae(config, weights, torch::kFloat);
+  return load_vae(config, weights, dtype, device);
 }
 
 }  // namespace pangu_draw::vae

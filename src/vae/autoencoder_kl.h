@@ -9,6 +9,7 @@
 
 #include "io/json_config.h"
 #include "io/state_dict.h"
+#include "nn/layers.h"
 #include "vae/vae_blocks.h"
 #include "vae/vae_config.h"
 
@@ -21,7 +22,8 @@ struct DiagonalGaussian {
 };
 
 struct AutoencoderKLImpl : torch::nn::Module {
-  explicit AutoencoderKLImpl(const VAEConfig& config);
+  // Parameters uninitialised in `p`'s dtype and device (nn/layers.h).
+  explicit AutoencoderKLImpl(const VAEConfig& config, const nn::ParamOptions& p = {});
 
   // image [B, in_channels, H, W] in [-1, 1], H and W multiples of downscale(); includes
   // quant_conv. Error{Input} for another shape.
@@ -46,8 +48,8 @@ struct AutoencoderKLImpl : torch::nn::Module {
 
   Encoder encoder{nullptr};
   Decoder decoder{nullptr};
-  torch::nn::Conv2d quant_conv{nullptr};       // only with use_quant_conv
-  torch::nn::Conv2d post_quant_conv{nullptr};  // only with use_post_quant_conv
+  nn::Conv2d quant_conv{nullptr};       // only with use_quant_conv
+  nn::Conv2d post_quant_conv{nullptr};  // only with use_post_quant_conv
 
  private:
   VAEConfig config_;
@@ -55,11 +57,14 @@ struct AutoencoderKLImpl : torch::nn::Module {
 };
 TORCH_MODULE(AutoencoderKL);
 
-// Builds from <folder>/config.json and loads its diffusion_pytorch_model.safetensors (fp32).
-AutoencoderKL load_vae(const std::string& folder);
-// Builds from `config` and loads every parameter from `weights` (canonical diffusers names),
-// converted to `dtype`; all missing/misshapen tensors are reported together (Error{Input}).
+// Builds from <folder>/config.json and loads its diffusion_pytorch_model.safetensors.
+AutoencoderKL load_vae(const std::string& folder, torch::ScalarType dtype = torch::kFloat,
+                       torch::Device device = torch::kCPU);
+// Builds from `config` in `dtype` on `device` (channels-last: use_channels_last) and fills
+// every parameter from `weights` (canonical diffusers names), each tensor converted once on its
+// way from the file; all missing/misshapen tensors are reported together (Error{Input}).
 AutoencoderKL load_vae(const io::JsonConfig& config, const io::WeightSource& weights,
-                       torch::ScalarType dtype = torch::kFloat);
+                       torch::ScalarType dtype = torch::kFloat,
+                       torch::Device device = torch::kCPU);
 
 }  // namespace pangu_draw::vae

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "nn/attention.h"
+#include "nn/init.h"
 #include "support/fixtures.h"
 
 namespace pangu_draw::nn {
@@ -66,35 +67,36 @@ TEST(Attention, MismatchedShapesAreAnError) {
 }
 
 TEST(AttentionModule, ParameterNamesFollowDiffusers) {
-  Attention unet_attn(AttentionOptions{16, 8, 2, 4, false, true});
+  Attention unet_attn(AttentionOptions{16, 8, 2, 4, false, true, {}});
   std::set<std::string> names;
   for (const auto& p : unet_attn->named_parameters()) names.insert(p.key());
   EXPECT_EQ(names, (std::set<std::string>{"to_q.weight", "to_k.weight", "to_v.weight",
                                           "to_out.0.weight", "to_out.0.bias"}));
   EXPECT_EQ(unet_attn->to_k->weight.sizes(), (std::vector<int64_t>{8, 8}));
-  Attention vae_attn(AttentionOptions{16, 0, 1, 16, true, true});
+  Attention vae_attn(AttentionOptions{16, 0, 1, 16, true, true, {}});
   EXPECT_EQ(vae_attn->named_parameters().size(), 8u);
   EXPECT_TRUE(vae_attn->named_parameters().contains("to_q.bias"));
 }
 
 TEST(AttentionModule, ForwardIsProjectedAttention) {
   torch::manual_seed(2);
-  Attention attn(AttentionOptions{6, 5, 2, 3, false, true});
+  Attention attn(AttentionOptions{6, 5, 2, 3, false, true, {}});
+  init_parameters(*attn, 2);
   auto x = torch::randn({2, 4, 6}), ctx = torch::randn({2, 3, 5});
   torch::NoGradGuard no_grad;
   auto q = torch::matmul(x, attn->to_q->weight.t()).view({2, 4, 2, 3}).permute({0, 2, 1, 3});
   auto k = torch::matmul(ctx, attn->to_k->weight.t()).view({2, 3, 2, 3}).permute({0, 2, 1, 3});
   auto v = torch::matmul(ctx, attn->to_v->weight.t()).view({2, 3, 2, 3}).permute({0, 2, 1, 3});
   auto o = naive_attention(q, k, v).permute({0, 2, 1, 3}).reshape({2, 4, 6});
-  auto& out = *attn->to_out[0]->as<torch::nn::Linear>();
+  auto& out = *attn->to_out[0]->as<Linear>();
   auto expected = torch::matmul(o, out.weight.t()) + out.bias;
   PD_EXPECT_CLOSE(attn->forward(x, ctx), expected, 1e-5, "cross attention");
-  Attention self_attn(AttentionOptions{6, 0, 3, 2, false, true});
+  Attention self_attn(AttentionOptions{6, 0, 3, 2, false, true, {}});
   EXPECT_EQ(self_attn->forward(x).sizes(), x.sizes());
 }
 
 TEST(AttentionModule, WrongContextWidthIsAnError) {
-  Attention attn(AttentionOptions{6, 5, 2, 3, false, true});
+  Attention attn(AttentionOptions{6, 5, 2, 3, false, true, {}});
   EXPECT_THROW(attn->forward(torch::randn({1, 4, 6}), torch::randn({1, 3, 7})), Error);
 }
 

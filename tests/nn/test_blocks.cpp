@@ -6,6 +6,7 @@
 #include <set>
 
 #include "nn/embeddings.h"
+#include "nn/init.h"
 #include "nn/resnet.h"
 #include "nn/sampling.h"
 #include "support/fixtures.h"
@@ -22,10 +23,10 @@ std::set<std::string> names_of(torch::nn::Module& m) {
 }
 
 TEST(ResnetBlock2D, OptionalLayersFollowTheOptions) {
-  ResnetBlock2D vae_block(ResnetBlock2DOptions{4, 4, 0, 2, 1e-6, 1.0});
+  ResnetBlock2D vae_block(ResnetBlock2DOptions{4, 4, 0, 2, 1e-6, 1.0, {}});
   EXPECT_FALSE(names_of(*vae_block).count("time_emb_proj.weight"));
   EXPECT_FALSE(names_of(*vae_block).count("conv_shortcut.weight"));
-  ResnetBlock2D unet_block(ResnetBlock2DOptions{4, 8, 16, 2, 1e-5, 1.0});
+  ResnetBlock2D unet_block(ResnetBlock2DOptions{4, 8, 16, 2, 1e-5, 1.0, {}});
   auto names = names_of(*unet_block);
   for (const char* n :
        {"norm1.weight", "norm1.bias", "conv1.weight", "conv1.bias", "time_emb_proj.weight",
@@ -39,7 +40,7 @@ TEST(ResnetBlock2D, OptionalLayersFollowTheOptions) {
 
 TEST(ResnetBlock2D, ZeroConvolutionsLeaveTheShortcutPlusBias) {
   // conv1/conv2/time_emb_proj weights zero: h = conv2 bias; out = (x + b2) / scale.
-  ResnetBlock2D block(ResnetBlock2DOptions{4, 4, 3, 2, 1e-6, 2.0});
+  ResnetBlock2D block(ResnetBlock2DOptions{4, 4, 3, 2, 1e-6, 2.0, {}});
   torch::NoGradGuard no_grad;
   for (auto& p : block->parameters()) p.zero_();
   block->conv2->bias.fill_(0.5);
@@ -49,7 +50,7 @@ TEST(ResnetBlock2D, ZeroConvolutionsLeaveTheShortcutPlusBias) {
 
 TEST(ResnetBlock2D, MatchesTheFormula) {
   torch::manual_seed(3);
-  ResnetBlock2D block(ResnetBlock2DOptions{4, 6, 5, 2, 1e-5, 1.0});
+  ResnetBlock2D block(ResnetBlock2DOptions{4, 6, 5, 2, 1e-5, 1.0, {}});
   torch::NoGradGuard no_grad;
   for (auto& p : block->parameters()) p.copy_(torch::randn_like(p));
   auto x = torch::randn({2, 4, 5, 3}), temb = torch::randn({2, 5});
@@ -73,9 +74,10 @@ TEST(ResnetBlock2D, MatchesTheFormula) {
 TEST(ResnetBlock2D, InferenceInPlaceMatchesAutogradAndKeepsTheInput) {
   torch::manual_seed(4);
   const std::vector<ResnetBlock2DOptions> shapes = {
-      {4, 6, 5, 2, 1e-5, 1.0}, {6, 4, 5, 2, 1e-5, 2.0}, {4, 4, 0, 2, 1e-6, 1.0}};
+      {4, 6, 5, 2, 1e-5, 1.0, {}}, {6, 4, 5, 2, 1e-5, 2.0, {}}, {4, 4, 0, 2, 1e-6, 1.0, {}}};
   for (const auto& o : shapes) {
     ResnetBlock2D block(o);
+    init_parameters(*block, 4);
     auto x = torch::randn({2, o.in_channels, 5, 3}), temb = torch::randn({2, 5});
     auto with_grad = block->forward(x, temb);
     ASSERT_TRUE(with_grad.requires_grad());
@@ -95,12 +97,12 @@ TEST(ResnetBlock2D, InferenceInPlaceMatchesAutogradAndKeepsTheInput) {
 TEST(Downsample2D, PaddingOneAndAsymmetricPaddingZero) {
   torch::NoGradGuard no_grad;
   auto x = torch::ones({1, 1, 4, 4});
-  Downsample2D sym(1, 1, 1);
+  Downsample2D sym(1, 1, 1, ParamOptions{});
   sym->conv->weight.fill_(1.0);
   sym->conv->bias.zero_();
   PD_EXPECT_CLOSE(sym->forward(x), torch::tensor({4.f, 6.f, 6.f, 9.f}).view({1, 1, 2, 2}), 0,
                   "padding 1");
-  Downsample2D asym(1, 1, 0);
+  Downsample2D asym(1, 1, 0, ParamOptions{});
   asym->conv->weight.fill_(1.0);
   asym->conv->bias.zero_();
   PD_EXPECT_CLOSE(asym->forward(x), torch::tensor({9.f, 6.f, 6.f, 4.f}).view({1, 1, 2, 2}), 0,
@@ -111,7 +113,7 @@ TEST(Downsample2D, PaddingOneAndAsymmetricPaddingZero) {
 
 TEST(Upsample2D, NearestThenConv) {
   torch::NoGradGuard no_grad;
-  Upsample2D up(1, 1);
+  Upsample2D up(1, 1, ParamOptions{});
   up->conv->weight.zero_();
   up->conv->weight[0][0][1][1] = 1.0;  // identity kernel
   up->conv->bias.fill_(0.25);
@@ -150,7 +152,8 @@ TEST(TimestepEmbedding, SinusoidsByHand) {
 }
 
 TEST(TimestepEmbedding, MlpNamesAndMath) {
-  TimestepEmbedding emb(4, 8);
+  TimestepEmbedding emb(4, 8, ParamOptions{});
+  init_parameters(*emb, 5);
   EXPECT_EQ(names_of(*emb), (std::set<std::string>{"linear_1.weight", "linear_1.bias",
                                                    "linear_2.weight", "linear_2.bias"}));
   torch::NoGradGuard no_grad;

@@ -30,7 +30,7 @@ Case make_case(int64_t b, int64_t c, int64_t h, int64_t w, int64_t groups) {
   torch::manual_seed(3);
   Case k;
   k.x = torch::randn({b, c, h, w}) * 3 + torch::randn({1, c, 1, 1}) * 5;
-  k.norm = GroupNorm(torch::nn::GroupNormOptions(groups, c).eps(1e-6));
+  k.norm = GroupNorm(groups, c, 1e-6, ParamOptions{});
   torch::NoGradGuard no_grad;
   k.norm->weight.normal_();
   k.norm->bias.normal_();

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "io/model_layout.h"
+#include "nn/init.h"
 #include "support/fixtures.h"
 #include "text_encoders/clip_text.h"
 
@@ -167,6 +168,7 @@ TEST(CLIPText, PoolingRuleFollowsEosTokenAndVocabulary) {
   json["num_hidden_layers"] = 1;
   torch::InferenceMode guard;
   CLIPTextModel model(CLIPTextConfig::from_json(JsonConfig(json, "config.json")));
+  pangu_draw::nn::init_parameters(*model, 0);  // built uninitialised
   const auto ids = torch::tensor({{5, 9, 7, 300, 7, 1}}, torch::kLong);
   const auto out = model->forward(ids);
   EXPECT_TRUE(torch::equal(out.pooled[0], out.last_hidden[0][2]));
@@ -245,6 +247,7 @@ TEST(CLIPText, BidirectionalAttentionWhenTheConfigSaysSo) {
                          {"max_position_embeddings", 6}, {"hidden_act", "gelu"},
                          {"eos_token_id", 3}, {"causal_attention", false}};
   CLIPTextModel bidi(CLIPTextConfig::from_json(JsonConfig(json, "config.json")));
+  pangu_draw::nn::init_parameters(*bidi, 3);
   json["causal_attention"] = true;
   CLIPTextModel causal(CLIPTextConfig::from_json(JsonConfig(json, "config.json")));
   EXPECT_TRUE(CLIPTextConfig::from_json(JsonConfig(json, "config.json")).causal);

@@ -13,6 +13,7 @@
 #include "io/model_layout.h"
 #include "io/safetensors.h"
 #include "io/state_dict.h"
+#include "nn/init.h"
 #include "render.h"
 #include "scene.h"
 #include "trainer.h"
@@ -89,6 +90,7 @@ ControlNetTrainer::ControlNetTrainer(const ControlNetTrainConfig& config) : conf
   controlnet_ = unet::ControlNetModel(
       unet::ControlNetConfig::from_json(io::JsonConfig(json_, config.model + "/controlnet")));
   if (config.init_dir.empty()) {
+    nn::init_parameters(*controlnet_, config.seed);  // the hint embedding has no UNet counterpart
     init_from_unet(controlnet_, structure_);
   } else {
     torch::NoGradGuard no_grad;

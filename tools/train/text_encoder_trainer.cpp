@@ -10,6 +10,7 @@
 #include "io/json_config.h"
 #include "io/model_layout.h"
 #include "io/safetensors.h"
+#include "nn/init.h"
 #include "scene.h"
 #include "tokenizers/spm.h"
 #include "trainer.h"
@@ -87,6 +88,7 @@ TextEncoderTrainer::TextEncoderTrainer(const TextEncoderTrainConfig& config) : c
            config.encoder_config << ": the student needs a projection (architectures: "
                                  << "[\"CLIPTextModelWithProjection\"]) for the pooled vector");
   student_ = text_encoders::CLIPTextModel(c);
+  nn::init_parameters(*student_, config.seed);
   // Per-channel scales of the teacher's outputs: every channel counts alike in the loss.
   std::vector<std::string> in, target;
   sample(config.seed ^ 0x5ca1eULL, 256, false, false, in, target);

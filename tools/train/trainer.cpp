@@ -12,6 +12,7 @@
 #include "io/model_layout.h"
 #include "io/safetensors.h"
 #include "io/state_dict.h"
+#include "nn/init.h"
 #include "render.h"
 #include "scene.h"
 
@@ -66,6 +67,8 @@ Trainer::Trainer(const TrainConfig& config) : config_(config) {
   if (!config.init_dir.empty()) {
     const io::WeightSource weights(io::SafetensorsFile::open(io::find_weights_file(config.init_dir)));
     io::load_into(*unet_, weights, "unet", torch::kFloat);
+  } else {
+    nn::init_parameters(*unet_, config.seed);
   }
   unet_->train();
   if (config.ema_decay > 0) {

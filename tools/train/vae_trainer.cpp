@@ -10,6 +10,7 @@
 #include "io/model_layout.h"
 #include "io/safetensors.h"
 #include "io/state_dict.h"
+#include "nn/init.h"
 #include "checker.h"
 #include "render.h"
 #include "scene.h"
@@ -36,6 +37,8 @@ VaeTrainer::VaeTrainer(const VaeTrainConfig& config) : config_(config) {
   if (!config.init_dir.empty()) {
     const io::WeightSource weights(io::SafetensorsFile::open(io::find_weights_file(config.init_dir)));
     io::load_into(*vae_, weights, "vae", torch::kFloat);
+  } else {
+    nn::init_parameters(*vae_, config.seed);
   }
   vae_->train();
   optimizer_ = std::make_unique<torch::optim::AdamW>(vae_->parameters(),
