@@ -1,5 +1,8 @@
-// clip_bpe.cpp: CLIP byte-level BPE (mirrors openai CLIP simple_tokenizer.py without ftfy, which
-// transformers' CLIPTokenizer reproduces): text clean-up, the regex split, byte symbols, merges.
+// clip_bpe.cpp: CLIP byte-level BPE as openai CLIP's simple_tokenizer.py (and open_clip) run it:
+// text clean-up (ftfy.fix_text, html.unescape twice, whitespace, lower-case), the regex split, byte
+// symbols, merges. transformers' CLIPTokenizer gives the same ids when ftfy is installed (it runs
+// ftfy too but not html.unescape, so only text with HTML references ftfy leaves alone differs);
+// without ftfy it falls back to BERT's BasicTokenizer, which nothing here reproduces.
 #include "tokenizers/clip_bpe.h"
 
 #include <filesystem>
@@ -11,6 +14,7 @@
 #include "io/atomic_file.h"
 #include "io/json_config.h"
 #include "tokenizers/html_entities.h"
+#include "tokenizers/text_fix.h"
 #include "tokenizers/unicode_text.h"
 
 namespace pangu_draw::tokenizers {
@@ -58,9 +62,10 @@ size_t match_length(const std::u32string& text, size_t pos,
   return end - pos;
 }
 
-// whitespace_clean(basic_clean(text)).lower() of simple_tokenizer.py, ftfy left out.
+// whitespace_clean(basic_clean(text)).lower() of simple_tokenizer.py; basic_clean is
+// ftfy.fix_text, html.unescape twice, strip.
 std::u32string clean_text(const std::string& utf8_text) {
-  std::u32string text = unicode::decode_utf8(utf8_text, "prompt");
+  std::u32string text = text_fix::fix_text(unicode::decode_utf8(utf8_text, "prompt"));
   text = unicode::strip(html::unescape(html::unescape(text)));
   std::u32string collapsed;
   collapsed.reserve(text.size());

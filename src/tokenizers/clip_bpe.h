@@ -1,4 +1,4 @@
-// clip_bpe.h: CLIP's byte-level BPE tokenizer, as openai CLIP's SimpleTokenizer (without ftfy):
+// clip_bpe.h: CLIP's byte-level BPE tokenizer, as openai CLIP's SimpleTokenizer: ftfy.fix_text,
 // html-unescape twice, collapse whitespace, lower-case, regex split, bytes_to_unicode, BPE merges.
 #pragma once
 
@@ -20,9 +20,10 @@ struct CLIPBPEOptions {
   std::string unk_token = "<|endoftext|>";
 };
 
-// The text normalisation and split before BPE: html.unescape twice, whitespace runs -> one
-// space, strip, lower(), then the findall of <bos>|<eos>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|
-// [^\s\p{L}\p{N}]+ (case-insensitive, as CLIP compiles it). Returns the pieces in UTF-8.
+// The text normalisation and split before BPE: ftfy.fix_text (text_fix.h), html.unescape twice,
+// whitespace runs -> one space, strip, lower(), then the findall of <bos>|<eos>|'s|'t|'re|'ve|'m|
+// 'll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+ (case-insensitive, as CLIP compiles it). Returns the
+// pieces in UTF-8.
 std::vector<std::string> clip_pre_tokenize(const std::string& utf8_text,
                                            const std::vector<std::string>& special_tokens);
 

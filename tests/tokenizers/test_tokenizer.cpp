@@ -52,10 +52,11 @@ int64_t reference_content_length(const std::vector<int64_t>& ids, int64_t end_id
 TEST(Tokenizer, TruncationKeepsEndTokenLast) {
   int truncated = 0;
   for (const std::string& set : testing::fixture_sets()) {
+    const nlohmann::json tokens = testing::tokens(set);  // kept alive: the loop reads into it
     for (const std::string& folder : tokenizer_folders(set)) {
       const auto tokenizer = load_tokenizer(folder);
       const int64_t end_id = tokenizer->encode("").ids[1];  // "" -> begin, end, padding
-      for (const auto& prompt : testing::tokens(set)["prompts"]) {
+      for (const auto& prompt : tokens["prompts"]) {
         const TokenIds got = tokenizer->encode(prompt.get<std::string>());
         const int64_t n = reference_content_length(got.ids, end_id);
         if (got.truncated) {
@@ -76,8 +77,9 @@ TEST(Tokenizer, EncodeIsThreadSafe) {
   const std::string folder = tokenizer_folders(testing::fixture_sets().front()).back();
   const auto tokenizer = load_tokenizer(folder);
   std::vector<std::string> prompts;
-  for (const auto& p : testing::tokens(testing::fixture_sets().front())["prompts"])
-    prompts.push_back(p.get<std::string>());
+  const nlohmann::json tokens = testing::tokens(testing::fixture_sets().front());
+  for (const auto& p : tokens["prompts"]) prompts.push_back(p.get<std::string>());
+  ASSERT_GE(prompts.size(), 5u);
   std::vector<std::vector<int64_t>> expected;
   for (const auto& p : prompts) expected.push_back(tokenizer->encode(p).ids);
   std::vector<std::thread> threads;
