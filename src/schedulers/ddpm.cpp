@@ -65,7 +65,8 @@ class DDPM final : public VpSampler {
 
 }  // namespace
 
-std::unique_ptr<Sampler> make_ddpm(const NoiseScheduleConfig& config, const SamplerOptions& options) {
+std::unique_ptr<Sampler> make_ddpm(const NoiseScheduleConfig& config,
+                                   const SamplerOptions& options) {
   return std::make_unique<DDPM>(config, options);
 }
 

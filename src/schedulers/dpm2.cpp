@@ -13,7 +13,8 @@ namespace pangu_draw::schedulers {
 
 namespace {
 
-// exp(lerp(log a, log b, 0.5)) as torch evaluates it in float32 (weight 0.5: end - (end - start) / 2)
+// exp(lerp(log a, log b, 0.5)) as torch evaluates it in float32 (weight 0.5: end - (end - start) /
+// 2)
 float log_midpoint(float a, float b) {
   const float start = std::log(a), end = std::log(b);
   return std::exp(end - (end - start) * 0.5f);
@@ -50,7 +51,8 @@ class DPM2 final : public MidpointSampler {
   DPM2(const NoiseScheduleConfig& config, const SamplerOptions& options)
       : MidpointSampler(config, options) {
     std::vector<float> mids;
-    for (int k = 0; k + 1 < num_steps(); ++k) mids.push_back(log_midpoint(sigma_at(k + 1), sigma_at(k)));
+    for (int k = 0; k + 1 < num_steps(); ++k)
+      mids.push_back(log_midpoint(sigma_at(k + 1), sigma_at(k)));
     set_midpoints(mids);
   }
 
@@ -106,7 +108,8 @@ class DPM2Ancestral final : public MidpointSampler {
 
 }  // namespace
 
-std::unique_ptr<Sampler> make_dpm2(const NoiseScheduleConfig& config, const SamplerOptions& options) {
+std::unique_ptr<Sampler> make_dpm2(const NoiseScheduleConfig& config,
+                                   const SamplerOptions& options) {
   return std::make_unique<DPM2>(config, options);
 }
 

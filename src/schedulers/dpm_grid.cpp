@@ -27,7 +27,8 @@ DpmGridSampler::DpmGridSampler(const NoiseScheduleConfig& config, const SamplerO
     }
     sigmas_.push_back(sigmas_.back());
   } else {
-    const int64_t last = clip_lambda ? dpm_last_timestep(schedule_) : schedule_.num_train_timesteps();
+    const int64_t last =
+        clip_lambda ? dpm_last_timestep(schedule_) : schedule_.num_train_timesteps();
     timesteps_ = dpm_spaced_timesteps(config, n, last);
     for (double t : timesteps_) sigmas_.push_back(static_cast<float>(schedule_.sigma(t)));
     sigmas_.push_back(schedule_.sigmas().front());

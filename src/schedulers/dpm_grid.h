@@ -19,7 +19,8 @@ class DpmGridSampler : public VpSampler {
   // (DPM-Solver; UniPC has no clip). Karras / exponential sigmas span the whole training range,
   // with timesteps rounded from log sigma and the last sigma repeated; spaced sigmas end at
   // sigma(t = 0), as diffusers 0.25 ends these runs.
-  DpmGridSampler(const NoiseScheduleConfig& config, const SamplerOptions& options, bool clip_lambda);
+  DpmGridSampler(const NoiseScheduleConfig& config, const SamplerOptions& options,
+                 bool clip_lambda);
   StepInfo step_info(int i) const override;
 
  protected:

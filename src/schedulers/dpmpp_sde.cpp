@@ -45,7 +45,8 @@ class DPMSolverSDE final : public SigmaSampler {
     const float from = std::exp(-t), mid = std::exp(-t_mid), to = std::exp(-t_next);
     const torch::Tensor z1 = noise_like(x);
     const torch::Tensor x_mid = ancestral(x, x0, t, t_mid, z1);
-    const torch::Tensor x0_mid = denoise(x_mid, mid, mid_timesteps_[static_cast<size_t>(i)], i, denoiser);
+    const torch::Tensor x0_mid =
+        denoise(x_mid, mid, mid_timesteps_[static_cast<size_t>(i)], i, denoiser);
     const torch::Tensor z2 = noise_like(x);
     const float a = std::fabs(from - mid), b = std::fabs(mid - to), whole = std::fabs(from - to);
     const torch::Tensor increment = (std::sqrt(a) * z1 + std::sqrt(b) * z2) / std::sqrt(whole);

@@ -33,8 +33,8 @@ class LMS final : public SigmaSampler {
     // diffusers: sample + sum(coeff_j * derivative_j), newest derivative first
     torch::Tensor sum;
     for (int j = 0; j < order; ++j) {
-      const torch::Tensor term = derivatives_[derivatives_.size() - 1 - static_cast<size_t>(j)] *
-                                 coefficient(order, i, j);
+      const torch::Tensor term =
+          derivatives_[derivatives_.size() - 1 - static_cast<size_t>(j)] * coefficient(order, i, j);
       sum = j == 0 ? term : sum + term;
     }
     return x + sum;
@@ -71,7 +71,8 @@ class LMS final : public SigmaSampler {
 
 }  // namespace
 
-std::unique_ptr<Sampler> make_lms(const NoiseScheduleConfig& config, const SamplerOptions& options) {
+std::unique_ptr<Sampler> make_lms(const NoiseScheduleConfig& config,
+                                  const SamplerOptions& options) {
   return std::make_unique<LMS>(config, options);
 }
 

@@ -48,8 +48,7 @@ std::string requested_schedule(const SamplerOptions& options) {
 }
 
 void check_schedule(const Entry& e, const std::string& schedule) {
-  const bool ok = schedule == "default" ||
-                  (schedule == "sgm_uniform" ? e.spacing : e.sigma_shapes);
+  const bool ok = schedule == "default" || (schedule == "sgm_uniform" ? e.spacing : e.sigma_shapes);
   PD_CHECK(ok, Usage,
            "the " << schedule << " schedule is not available for the " << e.name << " sampler ("
                   << (e.spacing ? "it has no sigma schedule; use --schedule default or sgm_uniform"

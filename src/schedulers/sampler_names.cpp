@@ -61,9 +61,12 @@ struct ScheduledAlias {
   const char* schedule;
 };
 constexpr ScheduledAlias kScheduledAliases[] = {
-    {"k_lms_ka", "lms", "karras"},           {"k_dpm_2_ka", "dpm2", "karras"},
-    {"k_dpm_2_a_ka", "dpm2_a", "karras"},    {"k_dpmpp_2m_ka", "dpmpp_2m", "karras"},
-    {"k_dpmpp_sde_ka", "dpmpp_sde", "karras"}, {"k_dpmpp_2m_sde_ka", "dpmpp_2m_sde", "karras"},
+    {"k_lms_ka", "lms", "karras"},
+    {"k_dpm_2_ka", "dpm2", "karras"},
+    {"k_dpm_2_a_ka", "dpm2_a", "karras"},
+    {"k_dpmpp_2m_ka", "dpmpp_2m", "karras"},
+    {"k_dpmpp_sde_ka", "dpmpp_sde", "karras"},
+    {"k_dpmpp_2m_sde_ka", "dpmpp_2m_sde", "karras"},
     {"k_dpmpp_2m_sde_exp", "dpmpp_2m_sde", "exponential"},
 };
 
@@ -73,12 +76,23 @@ struct ScheduleLabel {
   const char* ours;  // "automatic": the sampler's A1111 automatic schedule
 };
 constexpr ScheduleLabel kScheduleLabels[] = {
-    {"default", "default"},         {"Automatic", "automatic"}, {"Karras", "karras"},
-    {"Exponential", "exponential"}, {"SGM Uniform", "sgm_uniform"}, {"sgm_uniform", "sgm_uniform"},
-    {"SGMUniform", "sgm_uniform"},  {"Uniform", nullptr},       {"Polyexponential", nullptr},
-    {"KL Optimal", nullptr},        {"kl_optimal", nullptr},    {"Align Your Steps", nullptr},
-    {"align_your_steps", nullptr},  {"Simple", nullptr},        {"Normal", nullptr},
-    {"Beta", nullptr},              {"DDIM", nullptr},
+    {"default", "default"},
+    {"Automatic", "automatic"},
+    {"Karras", "karras"},
+    {"Exponential", "exponential"},
+    {"SGM Uniform", "sgm_uniform"},
+    {"sgm_uniform", "sgm_uniform"},
+    {"SGMUniform", "sgm_uniform"},
+    {"Uniform", nullptr},
+    {"Polyexponential", nullptr},
+    {"KL Optimal", nullptr},
+    {"kl_optimal", nullptr},
+    {"Align Your Steps", nullptr},
+    {"align_your_steps", nullptr},
+    {"Simple", nullptr},
+    {"Normal", nullptr},
+    {"Beta", nullptr},
+    {"DDIM", nullptr},
 };
 
 std::string lower(const std::string& s) {
@@ -143,10 +157,12 @@ std::string schedule_for(const std::string& label, const Named& sampler) {
   }
   const ScheduleLabel* s = find_schedule(label);
   PD_CHECK(s != nullptr && s->ours != nullptr, Usage,
-           "schedule '" << label << "' is not available; choose one of: " << joined(schedule_names())
+           "schedule '" << label
+                        << "' is not available; choose one of: " << joined(schedule_names())
                         << " (A1111 labels: Automatic, Karras, Exponential, SGM Uniform)");
   std::string ours = s->ours;
-  if (ours == "automatic") ours = sampler.a1111 && sampler.a1111->ours ? sampler.a1111->automatic : "";
+  if (ours == "automatic")
+    ours = sampler.a1111 && sampler.a1111->ours ? sampler.a1111->automatic : "";
   return ours == "default" ? "" : ours;
 }
 
@@ -155,23 +171,28 @@ std::pair<Named, std::string> split_name(const std::string& name) {
   if (auto exact = find_sampler(name)) return {*exact, ""};
   for (const auto& s : kScheduleLabels) {
     const std::string suffix = std::string(" ") + s.label;
-    if (name.size() <= suffix.size() || !same(name.substr(name.size() - suffix.size()), suffix.c_str())) {
+    if (name.size() <= suffix.size() ||
+        !same(name.substr(name.size() - suffix.size()), suffix.c_str())) {
       continue;
     }
-    if (auto base = find_sampler(name.substr(0, name.size() - suffix.size()))) return {*base, s.label};
+    if (auto base = find_sampler(name.substr(0, name.size() - suffix.size())))
+      return {*base, s.label};
   }
   std::vector<std::string> a1111;
   for (const auto& a : a1111_samplers()) {
     if (a.ours) a1111.push_back(std::string("\"") + a.label + "\"");
   }
-  PD_FAIL(Usage, "unknown sampler '" << name << "'; choose one of: " << joined(sampler_names())
-                                     << ", or an A1111 name (" << joined(a1111)
-                                     << ", optionally followed by Karras, Exponential or SGM Uniform)");
+  PD_FAIL(Usage, "unknown sampler '"
+                     << name << "'; choose one of: " << joined(sampler_names())
+                     << ", or an A1111 name (" << joined(a1111)
+                     << ", optionally followed by Karras, Exponential or SGM Uniform)");
 }
 
 }  // namespace
 
-std::vector<std::string> schedule_names() { return {"default", "karras", "exponential", "sgm_uniform"}; }
+std::vector<std::string> schedule_names() {
+  return {"default", "karras", "exponential", "sgm_uniform"};
+}
 
 SamplerChoice resolve_sampler(const std::string& name, const std::string& schedule) {
   const auto [named, label] = split_name(name);

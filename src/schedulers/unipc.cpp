@@ -52,8 +52,8 @@ class UniPC final : public DpmGridSampler {
       last_sample_ = torch::Tensor();
       warmup_ = 0;
     }
-    const torch::Tensor m = data_prediction(denoiser(x, step_info(i)).to(x.dtype()), x,
-                                            alpha_sigma(sigma_at(i)));
+    const torch::Tensor m =
+        data_prediction(denoiser(x, step_info(i)).to(x.dtype()), x, alpha_sigma(sigma_at(i)));
     // UniC: correct this step's input with its own model output (m was computed before it)
     const torch::Tensor sample = last_sample_.defined() ? correct(m, i) : x;
     history_.push_back(m);
@@ -136,7 +136,8 @@ class UniPC final : public DpmGridSampler {
     for (int k = 1; k < order_; ++k) older.push_back(i - 1 - k);
     const Frame f = frame(i, i - 1, older, order_);
     const torch::Tensor& m0 = history_.back();
-    const torch::Tensor base = (f.t.sigma / f.s0.sigma) * last_sample_ - (f.t.alpha * f.h_phi_1) * m0;
+    const torch::Tensor base =
+        (f.t.sigma / f.s0.sigma) * last_sample_ - (f.t.alpha * f.h_phi_1) * m0;
     const std::vector<float> rhos = order_ == 1 ? std::vector<float>{0.5f} : solve(f.rows, f.rhs);
     const auto d = differences(f, 0);
     torch::Tensor res = rhos.back() * (m - m0);
@@ -157,7 +158,8 @@ class UniPC final : public DpmGridSampler {
 
 }  // namespace
 
-std::unique_ptr<Sampler> make_unipc(const NoiseScheduleConfig& config, const SamplerOptions& options) {
+std::unique_ptr<Sampler> make_unipc(const NoiseScheduleConfig& config,
+                                    const SamplerOptions& options) {
   return std::make_unique<UniPC>(config, options);
 }
 

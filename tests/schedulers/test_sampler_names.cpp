@@ -70,17 +70,26 @@ const Expected kAvailable[] = {
 
 // A1111 samplers not implemented here; the error names the nearest one that is.
 const Expected kUnavailable[] = {
-    {"DPM++ 2S a", "dpmpp_sde", ""},          {"DPM++ 2S a Karras", "dpmpp_sde", ""},
-    {"DPM++ 2M SDE Heun", "dpmpp_2m_sde", ""}, {"DPM++ 2M SDE Heun Karras", "dpmpp_2m_sde", ""},
+    {"DPM++ 2S a", "dpmpp_sde", ""},
+    {"DPM++ 2S a Karras", "dpmpp_sde", ""},
+    {"DPM++ 2M SDE Heun", "dpmpp_2m_sde", ""},
+    {"DPM++ 2M SDE Heun Karras", "dpmpp_2m_sde", ""},
     {"DPM++ 2M SDE Heun Exponential", "dpmpp_2m_sde", ""},
-    {"DPM++ 3M SDE", "dpmpp_2m_sde", ""},     {"DPM++ 3M SDE Karras", "dpmpp_2m_sde", ""},
+    {"DPM++ 3M SDE", "dpmpp_2m_sde", ""},
+    {"DPM++ 3M SDE Karras", "dpmpp_2m_sde", ""},
     {"DPM++ 3M SDE Exponential", "dpmpp_2m_sde", ""},
-    {"DPM fast", "dpmpp_2m", ""},             {"DPM adaptive", "dpmpp_2m", ""},
-    {"Restart", "heun", ""},                  {"HeunPP2", "heun", ""},
-    {"IPNDM", "lms", ""},                     {"IPNDM_V", "lms", ""},
-    {"DEIS", "unipc", ""},                    {"PLMS", "lms", ""},
-    {"DDIM CFG++", "ddim", ""},               {"k_dpmpp_2s_a", "dpmpp_sde", ""},
-    {"k_dpm_fast", "dpmpp_2m", ""},           {"k_dpm_ad", "dpmpp_2m", ""},
+    {"DPM fast", "dpmpp_2m", ""},
+    {"DPM adaptive", "dpmpp_2m", ""},
+    {"Restart", "heun", ""},
+    {"HeunPP2", "heun", ""},
+    {"IPNDM", "lms", ""},
+    {"IPNDM_V", "lms", ""},
+    {"DEIS", "unipc", ""},
+    {"PLMS", "lms", ""},
+    {"DDIM CFG++", "ddim", ""},
+    {"k_dpmpp_2s_a", "dpmpp_sde", ""},
+    {"k_dpm_fast", "dpmpp_2m", ""},
+    {"k_dpm_ad", "dpmpp_2m", ""},
 };
 
 std::string usage_error(const std::function<void()>& f) {
@@ -117,14 +126,18 @@ TEST(SamplerNames, UnavailableA1111SamplersSayWhatToUseInstead) {
 TEST(SamplerNames, ScheduleTypeLabels) {
   // A1111 1.9+ writes the schedule apart: "Sampler: DPM++ 2M", "Schedule type: Karras"
   const Expected with_label[] = {
-      {"DPM++ 2M", "dpmpp_2m", "Karras"},       {"DPM++ 2M SDE", "dpmpp_2m_sde", "Automatic"},
-      {"Euler a", "euler_a", "Automatic"},      {"Euler", "euler", "SGM Uniform"},
-      {"DPM++ SDE", "dpmpp_sde", "exponential"}, {"DPM2 a", "dpm2_a", "automatic"},
-      {"LMS", "lms", "default"},                {"DPM++ 2M Karras", "dpmpp_2m", "Karras"},
+      {"DPM++ 2M", "dpmpp_2m", "Karras"},
+      {"DPM++ 2M SDE", "dpmpp_2m_sde", "Automatic"},
+      {"Euler a", "euler_a", "Automatic"},
+      {"Euler", "euler", "SGM Uniform"},
+      {"DPM++ SDE", "dpmpp_sde", "exponential"},
+      {"DPM2 a", "dpm2_a", "automatic"},
+      {"LMS", "lms", "default"},
+      {"DPM++ 2M Karras", "dpmpp_2m", "Karras"},
       {"Euler a Karras", "euler_a", "Automatic"},
   };
   const char* resolved[] = {"karras", "exponential", "default", "sgm_uniform", "exponential",
-                            "karras", "default", "karras", "karras"};
+                            "karras", "default",     "karras",  "karras"};
   for (size_t i = 0; i < std::size(with_label); ++i) {
     const SamplerChoice c = resolve_sampler(with_label[i].name, with_label[i].schedule);
     EXPECT_EQ(c.sampler, with_label[i].sampler) << with_label[i].name;
@@ -138,7 +151,8 @@ TEST(SamplerNames, ScheduleTypeLabels) {
   }
   const std::string suffix = usage_error([] { resolve_sampler("Euler Beta"); });
   EXPECT_NE(suffix.find("'Beta'"), std::string::npos) << suffix;
-  const std::string conflict = usage_error([] { resolve_sampler("DPM++ 2M Karras", "exponential"); });
+  const std::string conflict =
+      usage_error([] { resolve_sampler("DPM++ 2M Karras", "exponential"); });
   EXPECT_NE(conflict.find("karras"), std::string::npos) << conflict;
   EXPECT_NE(conflict.find("exponential"), std::string::npos) << conflict;
 }
@@ -178,15 +192,16 @@ TEST(SamplerNames, MakeSamplerTakesA1111NamesAndChecksSchedules) {
   }
   EXPECT_EQ(make_sampler("euler", config, sgm)->timesteps().front(), 999);
   const std::pair<const char*, const char*> refused[] = {
-      {"ddim", "karras"}, {"ddpm", "exponential"}, {"lcm", "sgm_uniform"}, {"lcm", "karras"},
-      {"DDIM Karras", "default"}, {"euler", "beta"}};
+      {"ddim", "karras"}, {"ddpm", "exponential"},    {"lcm", "sgm_uniform"},
+      {"lcm", "karras"},  {"DDIM Karras", "default"}, {"euler", "beta"}};
   for (const auto& [name, schedule] : refused) {
     SamplerOptions o = testing::with_steps(4);
     o.schedule = schedule;
     const std::string what = usage_error([&] { make_sampler(name, config, o); });
     EXPECT_NE(what.find("schedule"), std::string::npos) << name << " " << schedule << ": " << what;
   }
-  EXPECT_EQ(schedule_names(), (std::vector<std::string>{"default", "karras", "exponential", "sgm_uniform"}));
+  EXPECT_EQ(schedule_names(),
+            (std::vector<std::string>{"default", "karras", "exponential", "sgm_uniform"}));
 }
 
 }  // namespace

@@ -16,7 +16,9 @@
 namespace pangu_draw::schedulers {
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(PD_SCHEDULER_TEST_DATA) + "/" + name; }
+std::string data_path(const std::string& name) {
+  return std::string(PD_SCHEDULER_TEST_DATA) + "/" + name;
+}
 
 const nlohmann::json& listing() {
   static const nlohmann::json j = testing::read_json(data_path("sampler_cases.json"));
@@ -37,7 +39,8 @@ Denoiser closed_form_model() {
 }
 
 NoiseScheduleConfig config_named(const std::string& name) {
-  return NoiseScheduleConfig::from_json(io::JsonConfig(listing().at("configs").at(name), "cases:" + name));
+  return NoiseScheduleConfig::from_json(
+      io::JsonConfig(listing().at("configs").at(name), "cases:" + name));
 }
 
 double relative_max_diff(const torch::Tensor& a, const torch::Tensor& e) {
@@ -45,7 +48,8 @@ double relative_max_diff(const torch::Tensor& a, const torch::Tensor& e) {
 }
 
 std::shared_ptr<at::Generator> seeded(int64_t seed) {
-  return std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed)));
+  return std::make_shared<at::Generator>(
+      at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed)));
 }
 
 TEST(SamplerReferences, GeneratorIsTorchsCpuStream) {
@@ -79,7 +83,8 @@ TEST(SamplerReferences, FinalLatentsMatchDiffusers) {
     w = std::max(w, relative_max_diff(latent, expected));
     ++checked;
   }
-  for (const auto& [what, diff] : worst) std::printf("  %-26s max|diff|/max|ref| = %.3g\n", what.c_str(), diff);
+  for (const auto& [what, diff] : worst)
+    std::printf("  %-26s max|diff|/max|ref| = %.3g\n", what.c_str(), diff);
   EXPECT_EQ(checked, static_cast<int>(listing().at("cases").size()));
   EXPECT_GT(checked, 150);
 }
