@@ -40,8 +40,8 @@ constexpr int64_t kHandOverSeed = 17;
 constexpr int kHandOverStep = 4;
 
 torch::Tensor replay(const std::string& key) {
-  static const auto file =
-      pangu_draw::io::SafetensorsFile::open(std::string(PD_COOP_DATA_DIR) + "/coop_replay.safetensors");
+  static const auto file = pangu_draw::io::SafetensorsFile::open(std::string(PD_COOP_DATA_DIR) +
+                                                                 "/coop_replay.safetensors");
   return file->load(key, torch::kFloat);
 }
 
@@ -80,7 +80,8 @@ std::unique_ptr<schedulers::Sampler> euler() {
 }
 
 // The sampler's step i has the replay's timestep and alpha_bar (diffusers' EulerDiscreteScheduler).
-schedulers::StepInfo checked_step(const schedulers::Sampler& sampler, int i, const std::string& prefix) {
+schedulers::StepInfo checked_step(const schedulers::Sampler& sampler, int i,
+                                  const std::string& prefix) {
   const auto info = sampler.step_info(i);
   EXPECT_EQ(info.timestep, scalar(prefix + "timestep")) << prefix;
   EXPECT_NEAR(info.alpha_bar, scalar(prefix + "alpha_bar"), 1e-6 * info.alpha_bar) << prefix;
@@ -90,18 +91,18 @@ schedulers::StepInfo checked_step(const schedulers::Sampler& sampler, int i, con
 std::string call(int k) { return "fuse.call" + std::to_string(k) + "."; }
 
 // PD_EXPECT_CLOSE that also prints the max error when it passes (the numbers of the comparison).
-#define EXPECT_CLOSE_SHOWN(actual, expected, rel_tol, what)                 \
-  do {                                                                      \
+#define EXPECT_CLOSE_SHOWN(actual, expected, rel_tol, what)                     \
+  do {                                                                          \
     const auto result_ = pt::close_to((actual), (expected), (rel_tol), (what)); \
-    EXPECT_TRUE(result_);                                                   \
-    if (result_) std::cout << "  " << result_.message() << "\n";           \
+    EXPECT_TRUE(result_);                                                       \
+    if (result_) std::cout << "  " << result_.message() << "\n";                \
   } while (0)
 
 // The opposite: `actual` must miss the reference by more than rel_tol (prints by how much).
-#define EXPECT_MISSES(actual, expected, rel_tol, what)                      \
-  do {                                                                      \
-    const auto result_ = pt::close_to((actual), (expected), (rel_tol), (what)); \
-    EXPECT_FALSE(result_);                                                  \
+#define EXPECT_MISSES(actual, expected, rel_tol, what)                                 \
+  do {                                                                                 \
+    const auto result_ = pt::close_to((actual), (expected), (rel_tol), (what));        \
+    EXPECT_FALSE(result_);                                                             \
     if (!result_) std::cout << "  missed as it should: " << result_.message() << "\n"; \
   } while (0)
 
@@ -116,16 +117,20 @@ TEST(CoopReplay, GuidedPredictionsAndBridgesMatchDiffusers) {
     const auto info = checked_step(*sampler, k, call(k));
     const double ab = info.alpha_bar;
     const auto z = replay(call(k) + "z"), z_b = replay(call(k) + "z_b");
-    EXPECT_CLOSE_SHOWN(a.denoiser(z, info), replay(call(k) + "eps_a"), kModuleTol, call(k) + "sd1 guided eps");
-    EXPECT_CLOSE_SHOWN(b.denoiser(z_b, info), replay(call(k) + "v_b"), kModuleTol, call(k) + "sd2 guided v");
+    EXPECT_CLOSE_SHOWN(a.denoiser(z, info), replay(call(k) + "eps_a"), kModuleTol,
+                       call(k) + "sd1 guided eps");
+    EXPECT_CLOSE_SHOWN(b.denoiser(z_b, info), replay(call(k) + "v_b"), kModuleTol,
+                       call(k) + "sd2 guided v");
     // sd2's x0 (from the reference v) -> 128^2 pixels -> 64^2 (antialiased bicubic) -> sd1.
-    const auto eps_b = schedulers::NoiseSchedule(b.model->scheduler).to_eps(replay(call(k) + "v_b"), z_b, ab);
-    EXPECT_CLOSE_SHOWN(coop::map_clean_latent(coop::x0_from_eps(eps_b, z_b, ab), *b.model, *a.model, a.latent_shape),
-                    replay(call(k) + "x0_ba"), kModuleTol, call(k) + "bridge sd2 -> sd1");
+    const auto eps_b =
+        schedulers::NoiseSchedule(b.model->scheduler).to_eps(replay(call(k) + "v_b"), z_b, ab);
+    EXPECT_CLOSE_SHOWN(coop::map_clean_latent(coop::x0_from_eps(eps_b, z_b, ab), *b.model, *a.model,
+                                              a.latent_shape),
+                       replay(call(k) + "x0_ba"), kModuleTol, call(k) + "bridge sd2 -> sd1");
     // The fused x0 -> 64^2 pixels -> 128^2 (bicubic) -> sd2: the mirrored state's x0.
     const auto x0 = coop::x0_from_eps(replay(call(k) + "fused"), z, ab);
     EXPECT_CLOSE_SHOWN(coop::map_clean_latent(x0, *a.model, *b.model, b.latent_shape),
-                    replay(call(k) + "mirror_x0"), kModuleTol, call(k) + "bridge sd1 -> sd2");
+                       replay(call(k) + "mirror_x0"), kModuleTol, call(k) + "bridge sd1 -> sd2");
   }
 }
 
@@ -141,7 +146,7 @@ TEST(CoopReplay, FusedStepWithABridgedExpertMatchesTheReplay) {
     const auto out = fused(replay(call(k) + "z"), info);
     ASSERT_EQ(inputs->size(), static_cast<size_t>(k + 1));
     EXPECT_CLOSE_SHOWN(inputs->back(), replay(call(k) + "z_b"), k == 0 ? kModuleTol : kStepTol,
-                    call(k) + "bridged expert's input");
+                       call(k) + "bridged expert's input");
     EXPECT_CLOSE_SHOWN(out, replay(call(k) + "fused"), kStepTol, call(k) + "fused eps");
   }
 }
@@ -153,7 +158,8 @@ TEST(CoopReplay, TwoEulerStepsOfTheFusedDenoiserMatchDiffusers) {
   auto sampler = euler();
   auto fused = coop::make_fused_denoiser({a, b}, a, a.model->scheduler, kFuseSeed);
   const auto x = replay("fuse.init_noise") * sampler->init_noise_sigma();
-  EXPECT_CLOSE_SHOWN(sampler->sample(x, fused, 0, 2), replay("fuse.after2.state"), kStepTol, "state after 2 steps");
+  EXPECT_CLOSE_SHOWN(sampler->sample(x, fused, 0, 2), replay("fuse.after2.state"), kStepTol,
+                     "state after 2 steps");
 }
 
 // Not vacuous: other weights (0.6 / 0.4) move the fused eps far beyond the tolerance, and another
@@ -164,11 +170,11 @@ TEST(CoopReplay, PerturbedWeightsOrSeedMissTheReplay) {
   const auto info = sampler->step_info(0);
   const auto z = replay(call(0) + "z"), expected = replay(call(0) + "fused");
   auto a = expert("sd1", 64, 0.6), b = expert("sd2", 128, 0.4);
-  EXPECT_MISSES(coop::make_fused_denoiser({a, b}, a, a.model->scheduler, kFuseSeed)(z, info), expected,
-                10 * kStepTol, "weights 0.6 / 0.4");
+  EXPECT_MISSES(coop::make_fused_denoiser({a, b}, a, a.model->scheduler, kFuseSeed)(z, info),
+                expected, 10 * kStepTol, "weights 0.6 / 0.4");
   a.weight = b.weight = 0.5;
-  EXPECT_MISSES(coop::make_fused_denoiser({a, b}, a, a.model->scheduler, kFuseSeed + 1)(z, info), expected,
-                kStepTol, "seed + 1");
+  EXPECT_MISSES(coop::make_fused_denoiser({a, b}, a, a.model->scheduler, kFuseSeed + 1)(z, info),
+                expected, kStepTol, "seed + 1");
 }
 
 // The hand-over at step 4 (x̂0 of the outgoing expert -> pixels -> resize -> the incoming
@@ -179,21 +185,23 @@ TEST(CoopReplay, HandOverBothWaysMatchesTheReplay) {
   coop::CoopSettings settings;
   settings.seed = kHandOverSeed;
   for (const auto& [key, from_set, from_size, to_set, to_size] :
-       {std::tuple<std::string, std::string, int64_t, std::string, int64_t>{"sd1_to_sd2", "sd1", 64, "sd2", 128},
+       {std::tuple<std::string, std::string, int64_t, std::string, int64_t>{"sd1_to_sd2", "sd1", 64,
+                                                                            "sd2", 128},
         {"sd2_to_sd1", "sd2", 128, "sd1", 64}}) {
     const std::string p = "hand_over." + key + ".";
     checked_step(*sampler, kHandOverStep, p);
     auto from = expert(from_set, from_size, 1.0), to = expert(to_set, to_size, 1.0);
-    EXPECT_TRUE(torch::equal(coop::hand_over_noise(to.latent_shape, kHandOverSeed, kHandOverStep), replay(p + "noise")))
+    EXPECT_TRUE(torch::equal(coop::hand_over_noise(to.latent_shape, kHandOverSeed, kHandOverStep),
+                             replay(p + "noise")))
         << key << ": hand-over noise is torch's CPU generator at seed + 1000003 * (i + 1)";
     const auto x = replay(p + "x");
-    EXPECT_CLOSE_SHOWN(coop::hand_over(x, from, to, *sampler, kHandOverStep, settings), replay(p + "out"), kStepTol,
-                    key + " hand-over");
+    EXPECT_CLOSE_SHOWN(coop::hand_over(x, from, to, *sampler, kHandOverStep, settings),
+                       replay(p + "out"), kStepTol, key + " hand-over");
     settings.seed = kHandOverSeed + 1;
-    EXPECT_MISSES(coop::hand_over(x, from, to, *sampler, kHandOverStep, settings), replay(p + "out"),
-                  10 * kStepTol, key + " with another seed");
+    EXPECT_MISSES(coop::hand_over(x, from, to, *sampler, kHandOverStep, settings),
+                  replay(p + "out"), 10 * kStepTol, key + " with another seed");
     settings.seed = kHandOverSeed;
-    EXPECT_MISSES(coop::hand_over(x, from, to, *sampler, kHandOverStep + 1, settings), replay(p + "out"),
-                  10 * kStepTol, key + " at another step");
+    EXPECT_MISSES(coop::hand_over(x, from, to, *sampler, kHandOverStep + 1, settings),
+                  replay(p + "out"), 10 * kStepTol, key + " at another step");
   }
 }
