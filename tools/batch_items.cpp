@@ -63,7 +63,34 @@ std::string valid_utf8(const std::string& text, std::string& error) {
   }
 }
 
+// "outpaint": "L,T,R,B" or [L, T, R, B].
+Border item_border(const json& v, const std::string& key) {
+  if (!v.is_array()) return parse_border(get_as<std::string>(v, key), "key '" + key + "'");
+  if (v.size() != 4) throw Error(ErrorKind::Usage, "key '" + key + "' needs 4 numbers [L, T, R, B]: " + v.dump());
+  return Border{get_as<int>(v[0], key), get_as<int>(v[1], key), get_as<int>(v[2], key), get_as<int>(v[3], key)};
+}
+
 }  // namespace
+
+Border parse_border(const std::string& text, const std::string& flag) {
+  std::vector<int> sides;
+  bool ok = !text.empty() && text.back() != ',';
+  std::istringstream in(text);
+  for (std::string part; ok && std::getline(in, part, ',');) {
+    size_t used = 0;
+    try {
+      sides.push_back(std::stoi(part, &used));
+    } catch (const std::exception&) {  // not a number, or out of int's range
+      ok = false;
+    }
+    ok = ok && part.find_first_not_of(" \t", used) == std::string::npos;
+  }
+  if (!ok || sides.size() != 4) {
+    throw Error(ErrorKind::Usage, flag + " takes L,T,R,B: four whole numbers of pixels to add on the left, "
+                                         "top, right and bottom (multiples of 8), got '" + text + "'");
+  }
+  return Border{sides[0], sides[1], sides[2], sides[3]};
+}
 
 std::vector<BatchItem> parse_items(const std::string& text) {
   std::istringstream in(text);
@@ -137,6 +164,12 @@ Request item_request(const nlohmann::json& spec, const Request& defaults, ItemFi
     else if (key == "control_scale") r.control_scale = get_as<float>(v, key);
     else if (key == "vae_tile") r.vae_tile = get_as<int>(v, key);
     else if (key == "init_noise" && files) files->init_noise = get_as<std::string>(v, key);
+    else if (key == "init_image" && files) files->init_image = get_as<std::string>(v, key);
+    else if (key == "mask_image" && files) files->mask_image = get_as<std::string>(v, key);
+    else if (key == "strength") r.strength = get_as<float>(v, key);
+    else if (key == "mask_blur") r.mask_blur = get_as<int>(v, key);
+    else if (key == "paste_back") r.paste_back = get_as<bool>(v, key);
+    else if (key == "outpaint") r.outpaint = item_border(v, key);
     else if (key == "enhance_cmd")
       throw Error(ErrorKind::Usage, "'enhance_cmd' cannot come from a prompts file; pass --enhance-cmd on the command line");
     else if (key == "style") styles = v.is_array() ? get_as<std::vector<std::string>>(v, key)

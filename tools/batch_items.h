@@ -22,11 +22,17 @@ std::vector<BatchItem> parse_items(const std::string& text);
 // parse_items of the file's contents; Error{Input} when it cannot be opened.
 std::vector<BatchItem> read_items(const std::string& path);
 
-// Files an item names ("control_image", "init_noise"): read by the CLI, never by the library.
+// Files an item names ("control_image", "init_noise", "init_image", "mask_image"): read by the
+// CLI, never by the library.
 struct ItemFiles {
   std::string control_image;
   std::string init_noise;
+  std::string init_image;
+  std::string mask_image;
 };
+
+// "L,T,R,B" (whole numbers of pixels) -> a Border; Error{Usage} naming `flag` otherwise.
+Border parse_border(const std::string& text, const std::string& flag);
 
 // One JSON request on top of the command line's defaults; Error{Usage} on unknown keys, wrong
 // types, a missing prompt, or "enhance_cmd" (a command is a command-line flag, never a prompts

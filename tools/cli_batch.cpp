@@ -105,10 +105,12 @@ json run_item(const Pipeline& pipe, const Item& item, const BatchArgs& a, bool s
   try {
     if (!item.error.empty()) throw Error(ErrorKind::Usage, item.error);
     GenerateArgs args = a.defaults;
-    ItemFiles files{args.control_image, args.init_noise};
+    ItemFiles files{args.control_image, args.init_noise, args.init_image, args.mask_image};
     args.request = item_request(item.spec, a.defaults.request, &files);
     args.control_image = files.control_image;
     args.init_noise = files.init_noise;
+    args.init_image = files.init_image;
+    args.mask_image = files.mask_image;
     Request r = resolve_request(args, show);
     if (r.seed < 0 && !item.spec.contains("seed")) r.seed = item.line;  // reproducible on resume
     ProgressFn print = progress_printer(show);

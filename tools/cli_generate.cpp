@@ -10,9 +10,40 @@
 #include <filesystem>
 #include <system_error>
 
+#include "batch_items.h"
 #include "prompt_enhance.h"
 
 namespace pangu_draw::cli {
+
+namespace {
+
+// Image editing (docs/editing.md): img2img, inpainting, outpainting.
+void add_edit_flags(CLI::App& cmd, GenerateArgs& a) {
+  auto& r = a.request;
+  cmd.add_option("--init-image", a.init_image, "Image to start from (img2img); the output takes its size")
+      ->group("Editing");
+  cmd.add_option("--strength", r.strength, "Share of the steps re-run on the init image, in (0, 1]")
+      ->capture_default_str()->group("Editing");
+  cmd.add_option("--mask-image", a.mask_image,
+                 "Inpainting mask, the init image's size: white = repaint, black = keep")->group("Editing");
+  cmd.add_option("--mask-blur", r.mask_blur, "Blur the mask by PX pixels (Gaussian sigma)")
+      ->capture_default_str()->group("Editing");
+  cmd.add_flag("--paste-back", r.paste_back, "Paste the original pixels outside the mask into the result")
+      ->group("Editing");
+  cmd.add_option_function<std::string>(
+         "--outpaint",
+         [&r](const std::string& text) {
+           try {
+             r.outpaint = parse_border(text, "--outpaint");
+           } catch (const Error& e) {
+             throw CLI::ValidationError(e.what());
+           }
+         },
+         "L,T,R,B: pixels to add on each side (multiples of 8); the new area is painted")
+      ->group("Editing");
+}
+
+}  // namespace
 
 void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required) {
   auto* cmd = &app_cmd;
@@ -54,6 +85,7 @@ void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required)
       ->capture_default_str()->group("Sampling");
   cmd->add_option("--init-noise", a.init_noise, "safetensors with the initial standard-normal noise")
       ->group("Sampling");
+  add_edit_flags(*cmd, a);
   cmd->add_option("--controlnet", r.controlnet_path, "ControlNet folder")->group("Control");
   cmd->add_option("--control-image", a.control_image, "Control image (same size as the output)")->group("Control");
   cmd->add_option("--control-scale", r.control_scale, "ControlNet conditioning scale")->capture_default_str()->group("Control");
@@ -104,6 +136,8 @@ Request resolve_request(const GenerateArgs& a, bool show_progress) {
   Request r = a.request;
   if (!a.control_image.empty()) r.control_image = read_image(a.control_image);
   if (!a.init_noise.empty()) r.init_noise = read_tensor(a.init_noise);
+  if (!a.init_image.empty()) r.init_image = read_image(a.init_image);
+  if (!a.mask_image.empty()) r.mask_image = read_image(a.mask_image);
   r.return_latents = !a.save_latent.empty();
   if (!a.enhance_cmd.empty()) {
     const Enhanced e = enhance_prompt(r.prompt, a.enhance_cmd, a.enhance_timeout_ms, show_progress);

@@ -18,6 +18,8 @@ struct GenerateArgs {
   ExpertArgs experts;
   std::string control_image;     // --control-image FILE
   std::string init_noise;        // --init-noise FILE (safetensors)
+  std::string init_image;        // --init-image FILE (img2img / inpainting / outpainting)
+  std::string mask_image;        // --mask-image FILE
   std::string save_latent;       // --save-latent FILE
   std::string enhance_cmd;       // --enhance-cmd CMD (the CLI runs it, never the library)
   int enhance_timeout_ms = 30000;
@@ -32,8 +34,9 @@ void add_request_flags(CLI::App& cmd, GenerateArgs& args, bool prompt_required);
 // Progress lines on stderr ("step 3/20  0.52 s/step").
 ProgressFn progress_printer(bool show);
 
-// The request of `args` with its files read in (control image, initial noise, the experts'
-// control images), the prompt enhanced when asked, and latents asked for when saved.
+// The request of `args` with its files read in (control image, initial noise, init and mask
+// images, the experts' control images), the prompt enhanced when asked, and latents asked for
+// when saved.
 Request resolve_request(const GenerateArgs& args, bool show_progress);
 
 // "out.png" -> "out_3.png" for item 3 of a batch of count > 1.

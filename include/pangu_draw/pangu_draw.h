@@ -83,6 +83,11 @@ struct Expert {
   float control_scale = 1.0f;
 };
 
+/// Pixels added on each side of an image (outpainting).
+struct Border {
+  int left = 0, top = 0, right = 0, bottom = 0;
+};
+
 /// One generation request. Defaults follow diffusers' StableDiffusionPipeline.
 /// A request is data: generate() writes no file and runs no command for it; images and noise
 /// come in as data (the host reads files with read_image / read_tensor below). The only paths
@@ -126,6 +131,17 @@ struct Request {
   /// steps below; replaces the model's own texture UNet. Does not combine with `experts`.
   std::string texture_model_path;
   bool naive_latent_resize = false;  ///< hand latents between sizes by resizing z_t (comparison only)
+  /// Image editing (docs/editing.md), as diffusers' img2img / inpainting pipelines: the init
+  /// image is encoded by the VAE, noised to the step `strength` starts at and sampled from there;
+  /// the output takes its size (sides multiples of 8). Empty: text-to-image.
+  Image init_image;
+  float strength = 0.75f;       ///< in (0, 1]: the share of the steps re-run on the init image
+  /// Inpainting mask, the init image's size: white = repaint, black = keep (binarised at 0.5).
+  /// A 9-channel inpainting UNet needs one; an ordinary UNet re-imposes the kept region each step.
+  Image mask_image;
+  int mask_blur = 0;            ///< Gaussian blur of the mask, in pixels (0 = off)
+  bool paste_back = false;      ///< paste the original pixels outside the mask into the result
+  Border outpaint;              ///< pixels added on each side (multiples of 8): the new area is repainted
   /// VAE decoding in overlapping tiles of this many latent cells (bounded memory for large
   /// images; close to, not equal to, an untiled decode). -1: auto (tiles of 64 once the latent
   /// is larger than 64 x 64, i.e. above 512^2 for 8x VAEs); 0: never tile.

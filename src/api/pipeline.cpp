@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 
+#include "api/edit_request.h"
 #include "api/infotext.h"
 #include "api/request_validate.h"
 #include "core/device.h"
@@ -61,8 +62,7 @@ struct Pipeline::Impl {
     const std::string key = path + "|" + c10::toString(m.dtype) + "|" + m.device.str();
     auto it = controlnets.find(key);
     if (it != controlnets.end()) return it->second;
-    auto net = unet::load_controlnet(path, m.dtype);
-    net->to(m.device);
+    auto net = unet::load_controlnet(path, m.dtype, m.device);
     controlnets.emplace(key, net);
     return net;
   }
@@ -128,6 +128,7 @@ struct PreparedRun {
   std::string prompt;
   std::vector<coop::Expert> experts;  // the plan: one expert for a plain request
   coop::CoopSettings settings;
+  api::EditInputs edit;               // init image, mask, paste-back (empty: text-to-image)
 };
 
 PreparedRun prepare(const Request& r, const Pipeline::Impl& impl) {
@@ -140,6 +141,8 @@ PreparedRun prepare(const Request& r, const Pipeline::Impl& impl) {
   };
   run.experts = api::build_experts(r, run.prompt, impl.model, loaders);
   run.settings = api::run_settings(r);
+  run.edit = api::edit_inputs(r);
+  run.settings.edit = run.edit.run;
   if (!r.init_noise.data.empty() || !r.init_noise.shape.empty()) {
     run.settings.init_noise = api::init_noise(r.init_noise, run.experts.front().latent_shape);
   }
@@ -149,7 +152,9 @@ PreparedRun prepare(const Request& r, const Pipeline::Impl& impl) {
 pipeline::Generated run_once(PreparedRun& run, int64_t seed, const std::function<void(int, int)>& on_step) {
   run.settings.seed = seed;
   run.settings.options.on_step = on_step;
-  return coop::run_experts(run.experts, run.settings);
+  pipeline::Generated out = coop::run_experts(run.experts, run.settings);
+  out.image = api::paste_back(out.image, run.edit);
+  return out;
 }
 
 }  // namespace
@@ -158,7 +163,8 @@ Result Pipeline::generate(const Request& asked, const ProgressFn& on_step) const
   PD_CHECK(impl_, Usage, "Pipeline::generate called on an empty Pipeline; use Pipeline::load");
   const auto& model = *impl_->model;
   api::validate_request(asked, static_cast<int>(model.native_width), static_cast<int>(model.native_height));
-  const Request request = coop::time_decoupled_plan(asked, model);
+  // An edit's output takes the canvas size (the init image plus any outpainting border).
+  const Request request = coop::time_decoupled_plan(api::sized_for_edit(asked), model);
   PreparedRun run = guarded("preparing the run", [&] { return prepare(request, *impl_); });
   Result result;
   const int64_t base_seed = pick_seed(request.seed);

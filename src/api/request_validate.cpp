@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "api/edit_request.h"
 #include "core/error.h"
 #include "schedulers/sampler.h"
 #include "schedulers/sampler_names.h"
@@ -92,6 +93,7 @@ void validate_request(const Request& r, int native_width, int native_height) {
            "--vae-tile must be -1 (auto), 0 (off) or at least 8 latent cells, got " << r.vae_tile);
   PD_CHECK(r.seed >= -1, Usage, "--seed must be >= 0 (or -1 for a random seed), got " << r.seed);
   validate_plan(r);
+  validate_edit(r);
 }
 
 std::string sampler_display_name(const std::string& sampler, const std::string& schedule) {

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "api/edit_request.h"
 #include "core/error.h"
 #include "core/tensor_check.h"
 #include "io/png.h"
@@ -45,6 +46,18 @@ std::vector<pipeline::ControlInput> controls_for(const std::string& net, const I
   return {control};
 }
 
+
+// The UNet reads the latent (C channels) or, a dedicated inpainting model, latent ‖ mask ‖
+// masked-image latent (2C + 1): that one needs a mask to read.
+void check_unet_input(const pipeline::ModelBundle& m, const Request& r) {
+  const int64_t in = m.unet->config().in_channels, c = m.vae->config().latent_channels;
+  PD_CHECK(in == c || coop::is_inpainting_unet(m), Input,
+           m.name << ": the UNet reads " << in << " channels, its VAE makes " << c
+                  << "; expected " << c << " (a generator) or " << 2 * c + 1 << " (an inpainting model)");
+  PD_CHECK(!coop::is_inpainting_unet(m) || has_mask(r), Usage,
+           m.name << " has a 9-channel inpainting UNet (latent, mask, masked image): give it the "
+                     "picture and the region to repaint with --init-image and --mask-image (or --outpaint)");
+}
 
 }  // namespace
 
@@ -129,6 +142,7 @@ std::vector<coop::Expert> build_experts(const Request& r, const std::string& pro
     const int64_t h = spec.height ? spec.height : (r.height ? r.height : m->native_height);
     PD_CHECK(w % 8 == 0 && h % 8 == 0 && w > 0 && h > 0, Usage,
              "expert " << m->name << ": size " << w << "x" << h << " must be positive multiples of 8");
+    check_unet_input(*m, r);
     guidance::GuidanceScales scales{spec.cfg_scale >= 0 ? spec.cfg_scale : r.cfg_scale, {}};
     std::vector<std::string> style_prompts;
     resolve_styles(r, prompt, *m, style_prompts, scales.styles, model.get());

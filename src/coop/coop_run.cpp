@@ -1,10 +1,12 @@
-// coop_run.cpp: the run engine (see coop_run.h): initial noise from the run's generator, stages
-// of fused experts through one sampler stream, IID-preserving hand-overs, the final decode.
+// coop_run.cpp: the run engine (see coop_run.h): initial noise from the run's generator (or an
+// edit's encodings, coop/edit_run.h), stages of fused experts through one sampler stream from the
+// start step, IID-preserving hand-overs, the final decode.
 #include "coop/coop_run.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <optional>
 
 #include "coop/fused_denoiser.h"
 #include "coop/latent_bridge.h"
@@ -68,10 +70,11 @@ void check_shared_schedule(const std::vector<Expert>& experts,
   }
 }
 
-std::vector<Stage> plan_stages(const std::vector<Expert>& experts, const schedulers::Sampler& sampler) {
+std::vector<Stage> plan_stages(const std::vector<Expert>& experts, const schedulers::Sampler& sampler,
+                               int first_step) {
   PD_CHECK(!experts.empty(), Usage, "a run needs at least one model");
   std::vector<Stage> stages;
-  for (int i = 0; i < sampler.num_steps(); ++i) {
+  for (int i = first_step; i < sampler.num_steps(); ++i) {
     const size_t host = host_at(experts, sampler.step_info(i).timestep);
     if (stages.empty() || !same_space(experts[stages.back().host], experts[host])) {
       if (!stages.empty()) stages.back().last = i;
@@ -89,25 +92,47 @@ torch::Tensor initial_noise(const CoopSettings& settings, const Expert& first, a
   return torch::randn(first.latent_shape, gen, torch::TensorOptions().dtype(torch::kFloat));
 }
 
+// Steps [stage.first, stage.last) on x; inpainting with a 4-channel host re-imposes the known
+// region after every step (multistep history carries over between the one-step calls).
+torch::Tensor run_stage(schedulers::Sampler& sampler, torch::Tensor x,
+                        const schedulers::Denoiser& denoiser, const Stage& stage, const EditRun* edit) {
+  if (!edit || !edit->reimposes(stage.host)) return sampler.sample(std::move(x), denoiser, stage.first, stage.last);
+  for (int i = stage.first; i < stage.last; ++i) {
+    x = sampler.sample(std::move(x), denoiser, i, i + 1);
+    x = edit->reimpose(x, stage.host, sampler, i + 1);
+  }
+  return x;
+}
+
 }  // namespace
 
-pipeline::Generated run_experts(const std::vector<Expert>& experts, const CoopSettings& settings) {
+pipeline::Generated run_experts(const std::vector<Expert>& planned, const CoopSettings& settings) {
   torch::InferenceMode guard;
-  PD_CHECK(!experts.empty(), Usage, "a run needs at least one model");
+  PD_CHECK(!planned.empty(), Usage, "a run needs at least one model");
   schedulers::SamplerOptions options = settings.options;
   options.seed = settings.seed;
   options.generator = std::make_shared<at::Generator>(
       at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(settings.seed)));
   // One schedule ᾱ_t for the run (checked shared); the final host's config drives the sampler,
   // since its sampler owns the output latent.
-  auto probe = schedulers::make_sampler(settings.sampler, experts.back().model->scheduler, options);
-  const auto stages = plan_stages(experts, *probe);
-  const auto& run_schedule = experts[stages.back().host].model->scheduler;
-  check_shared_schedule(experts, run_schedule);
+  auto probe = schedulers::make_sampler(settings.sampler, planned.back().model->scheduler, options);
+  const int start = settings.edit.active() ? edit_start_step(probe->num_steps(), settings.edit.strength) : 0;
+  const auto stages = plan_stages(planned, *probe, start);
+  const auto& run_schedule = planned[stages.back().host].model->scheduler;
+  check_shared_schedule(planned, run_schedule);
   auto sampler = schedulers::make_sampler(settings.sampler, run_schedule, options);
-  const Expert& first = experts[stages.front().host];
-  const auto device = first.model->device;
-  torch::Tensor x = initial_noise(settings, first, *options.generator).to(device) * sampler->init_noise_sigma();
+  const Expert& first = planned[stages.front().host];
+  // The first draws of the run's generator: the initial noise, or an edit's encodings and noise.
+  std::optional<EditRun> edit;
+  torch::Tensor x;
+  if (settings.edit.active()) {
+    edit.emplace(settings.edit, planned, stages.front().host, *sampler, start, settings.init_noise,
+                 *options.generator);
+    x = edit->initial_state();
+  } else {
+    x = initial_noise(settings, first, *options.generator).to(first.model->device) * sampler->init_noise_sigma();
+  }
+  const std::vector<Expert> experts = edit ? edit->conditioned(planned) : planned;
   for (size_t s = 0; s < stages.size(); ++s) {
     const Stage& stage = stages[s];
     const Expert& host = experts[stage.host];
@@ -122,7 +147,7 @@ pipeline::Generated run_experts(const std::vector<Expert>& experts, const CoopSe
     auto denoiser = pipeline::with_dynamic_threshold(
         make_fused_denoiser(experts, host, run_schedule, settings.seed), run_schedule,
         settings.dynamic_threshold, settings.dynamic_threshold_max);
-    x = sampler->sample(x, denoiser, stage.first, stage.last);
+    x = run_stage(*sampler, std::move(x), denoiser, stage, edit ? &*edit : nullptr);
   }
   const Expert& final_host = experts[stages.back().host];
   pipeline::Generated out;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <vector>
 
+#include "coop/edit_run.h"
 #include "coop/expert.h"
 #include "pipeline/txt2img.h"
 
@@ -22,8 +23,10 @@ struct Stage {
   size_t host = 0;          // index of the host expert
 };
 
-// Cuts the sampler's steps into stages (Error{Usage} if a step has no active expert).
-std::vector<Stage> plan_stages(const std::vector<Expert>& experts, const schedulers::Sampler& sampler);
+// Cuts the sampler's steps [first_step, steps) into stages (Error{Usage} if a step has no active
+// expert); an img2img run starts at a later step than 0.
+std::vector<Stage> plan_stages(const std::vector<Expert>& experts, const schedulers::Sampler& sampler,
+                               int first_step = 0);
 
 struct CoopSettings {
   std::string sampler = "euler";
@@ -38,6 +41,8 @@ struct CoopSettings {
   // pipeline::with_dynamic_threshold. Part of the plan, so every run kind gets it.
   double dynamic_threshold = 0.0;
   double dynamic_threshold_max = 1.0;
+  // Image editing (img2img / inpainting, coop/edit_run.h); inactive: text-to-image.
+  EditSettings edit;
 };
 
 // The hand-over between stages at step i: the outgoing host expert's own clean estimate x̂0 at

@@ -75,7 +75,13 @@ schedulers::Denoiser make_denoiser(std::shared_ptr<const ModelBundle> model,
     unet::UNetExtra extra;
     extra.text_embeds = c.batched.pooled;
     extra.time_ids = c.batched.time_ids;
-    apply_controls(controls, x, t, c.batched, extra);
+    // A 9-channel inpainting UNet's input carries mask ‖ masked latent after the latent; a
+    // ControlNet reads the latent alone (diffusers' ControlNet inpainting pipeline).
+    const int64_t latent_channels = model->vae->config().latent_channels;
+    if (!controls.empty()) {
+      apply_controls(controls, x.size(1) > latent_channels ? x.narrow(1, 0, latent_channels) : x, t,
+                     c.batched, extra);
+    }
     auto out = unet->forward(x, t, c.batched.context, extra).to(torch::kFloat);
     return guidance::combine(out, c.plan, c.scales);
   };

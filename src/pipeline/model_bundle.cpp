@@ -14,7 +14,8 @@ namespace pangu_draw::pipeline {
 
 std::vector<int64_t> ModelBundle::latent_shape(int64_t width, int64_t height) const {
   const int64_t f = vae->downscale();
-  return {1, unet->config().in_channels, height / f, width / f};
+  // The VAE's channels: a 9-channel inpainting UNet reads more than the latent it denoises.
+  return {1, vae->config().latent_channels, height / f, width / f};
 }
 
 namespace {
@@ -30,13 +31,14 @@ std::string base_name(const std::string& path) {
   return name;
 }
 
-// A weighted checksum of every VAE parameter: equal VAEs give equal values, and two different
-// trained or random VAEs differ in practice.
-double fingerprint(torch::nn::Module& module) {
+// A weighted checksum of every VAE weight, read from the file on the CPU whatever the model's
+// device: equal VAEs give equal values, and two different trained or random VAEs differ in
+// practice.
+double fingerprint(const io::WeightSource& weights) {
   double acc = 0.0;
   int64_t i = 0;
-  for (const auto& p : module.parameters()) {
-    auto d = p.to(torch::kDouble);
+  for (const auto& name : weights.names()) {
+    auto d = weights.load(name, torch::kDouble);
     acc += static_cast<double>(++i) * d.sum().item<double>() + d.abs().sum().item<double>();
   }
   return acc;
@@ -72,15 +74,6 @@ std::shared_ptr<const ModelBundle> load_texture(const io::ModelLayout& layout,
   return texture;
 }
 
-// Puts every module of the bundle (and its texture UNet) on bundle.device.
-void to_device(ModelBundle& bundle) {
-  if (bundle.device.is_cpu()) return;
-  bundle.unet->to(bundle.device);
-  bundle.vae->to(bundle.device);
-  bundle.conditioner->to(bundle.device);
-  if (bundle.texture) std::const_pointer_cast<ModelBundle>(bundle.texture)->unet->to(bundle.device);
-}
-
 }  // namespace
 
 std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const LoadSettings& settings) {
@@ -106,14 +99,13 @@ std::shared_ptr<const ModelBundle> load_bundle(const std::string& path, const Lo
                               settings.device);
   logger().debug("vae: {:.2f} s", seconds());
   bundle->styles = read_styles(layout);
-  bundle->vae_fingerprint = fingerprint(*bundle->vae);
+  bundle->vae_fingerprint = fingerprint(layout.weights("vae"));
   bundle->scheduler = schedulers::NoiseScheduleConfig::from_json(layout.config("scheduler"));
   const int64_t sample = layout.config("unet").get_int("sample_size", 64);
   bundle->native_width = bundle->native_height = sample * bundle->vae->downscale();
   if (layout.model_index().has("time_decoupled")) {
     bundle->texture = load_texture(layout, *bundle, bundle->switch_t);
   }
-  to_device(*bundle);
   logger().info("loaded {} ({}, native size {}x{}) in {:.1f} s", bundle->name,
                 layout.single_file() ? "single file" : "diffusers folder", bundle->native_width,
                 bundle->native_height,

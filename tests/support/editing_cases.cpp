@@ -50,12 +50,11 @@ EditCase parse(const nlohmann::json& j, const std::string& origin) {
 std::vector<EditCase> editing_cases() {
   std::vector<EditCase> out;
   const std::string fixture = fixtures_root() + "/sd1/pipelines/cases.json";
-  if (std::filesystem::exists(fixture)) {
-    for (const auto& j : read_json(fixture).at("cases")) out.push_back(parse(j, "fixture"));
-  }
-  const std::string extra = extra_dir() + "/editing_cases.json";
-  if (std::filesystem::exists(extra)) {
-    for (const auto& j : read_json(extra).at("cases")) out.push_back(parse(j, "extra"));
+  for (const auto& [path, origin] : {std::pair{fixture, "fixture"},
+                                     std::pair{extra_dir() + "/editing_cases.json", "extra"}}) {
+    if (!std::filesystem::exists(path)) continue;
+    const nlohmann::json all = read_json(path);  // kept: the loop walks a part of it
+    for (const auto& j : all.at("cases")) out.push_back(parse(j, origin));
   }
   return out;
 }
