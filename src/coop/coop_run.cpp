@@ -89,7 +89,7 @@ namespace {
 // The initial state: the given noise, else the first draw of the run's generator.
 torch::Tensor initial_noise(const CoopSettings& settings, const Expert& first, at::Generator& gen) {
   if (settings.init_noise.defined()) return settings.init_noise.to(torch::kFloat).reshape(first.latent_shape);
-  return torch::randn(first.latent_shape, gen, torch::TensorOptions().dtype(torch::kFloat));
+  return torch::randn(first.latent_shape, gen, torch::TensorOptions().dtype(torch::kFloat));  // cpu: moved by run_experts
 }
 
 // Steps [stage.first, stage.last) on x; inpainting with a 4-channel host re-imposes the known

@@ -61,16 +61,20 @@ torch::Tensor FusedDenoiser::operator()(const torch::Tensor& z, const schedulers
   torch::Tensor eps_sum;
   std::vector<torch::Tensor> inputs(experts_.size());
   double wsum = 0.0;
-  for (size_t i : active) {
-    const Expert& e = experts_[i];
-    torch::Tensor eps;
-    if (same_space(e, host_)) {
-      eps = schedulers::NoiseSchedule(e.model->scheduler).to_eps(e.denoiser(z, step), z, ab);
-    } else {
-      eps = bridged_eps(i, z, step, inputs[i]);
-    }
+  auto add = [&](const Expert& e, const torch::Tensor& eps) {
     eps_sum = eps_sum.defined() ? eps_sum + e.weight * eps : e.weight * eps;
     wsum += e.weight;
+  };
+  for (size_t i : active) {  // the host's space first: the state's own reading
+    const Expert& e = experts_[i];
+    if (same_space(e, host_)) add(e, schedulers::NoiseSchedule(e.model->scheduler).to_eps(e.denoiser(z, step), z, ab));
+  }
+  // A stage that starts mid-run (after a hand-over, in an edit) holds a real state, not noise:
+  // bridged experts start from its estimate in their own space, not from pure noise.
+  if (!last_x0_.defined() && step.index > 0 && wsum > 0) last_x0_ = x0_from_eps(eps_sum / wsum, z, ab);
+  for (size_t i : active) {
+    const Expert& e = experts_[i];
+    if (!same_space(e, host_)) add(e, bridged_eps(i, z, step, inputs[i]));
   }
   PD_CHECK(wsum > 0, Usage, "the active experts' weights sum to " << wsum << "; use positive weights");
   auto fused = eps_sum / wsum;

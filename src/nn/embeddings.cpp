@@ -16,7 +16,7 @@ torch::Tensor timestep_embedding(const torch::Tensor& timesteps, int64_t dim, bo
   PD_CHECK(half - downscale_freq_shift != 0.0, Input,
            "timestep_embedding: dim/2 equals freq_shift (" << downscale_freq_shift << ")");
   // Same float32 operation order as diffusers, so the sinusoids match bit for bit.
-  auto exponent = torch::arange(0, half, torch::TensorOptions().dtype(torch::kFloat))
+  auto exponent = torch::arange(0, half, torch::TensorOptions().dtype(torch::kFloat).device(timesteps.device()))
                       .mul(-std::log(max_period))
                       .div(half - downscale_freq_shift);
   auto freqs = exponent.exp();                                                // [half]

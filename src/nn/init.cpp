@@ -40,7 +40,7 @@ class Initializer {
 
  private:
   static torch::Tensor draw(const torch::Tensor& p) {
-    return torch::empty(p.sizes(), torch::kFloat);
+    return torch::empty(p.sizes(), torch::kFloat);  // cpu: drawn here, then copied into p
   }
   void fill(torch::Tensor& p, const torch::Tensor& values) {
     p.copy_(values);

@@ -11,7 +11,7 @@ namespace pangu_draw::pipeline {
 
 torch::Tensor seeded_noise(const std::vector<int64_t>& shape, int64_t seed) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
-  return torch::randn(shape, gen, torch::TensorOptions().dtype(torch::kFloat));
+  return torch::randn(shape, gen, torch::TensorOptions().dtype(torch::kFloat));  // cpu: callers move it
 }
 
 torch::Tensor decode_latent(const ModelBundle& model, const torch::Tensor& latent,

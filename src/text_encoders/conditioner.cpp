@@ -42,10 +42,11 @@ torch::Tensor Conditioner::time_ids(int64_t width, int64_t height) const {
   auto opts = torch::TensorOptions().dtype(torch::kFloat);
   switch (config_.time_ids) {
     case TimeIds::SizeCropTarget:  // diffusers' defaults: original = target = image size, no crop
+      // cpu: moved with the rest of the conditioning (pipeline::guided_conditioning)
       return torch::tensor({double(height), double(width), 0.0, 0.0, double(height), double(width)}, opts)
-          .unsqueeze(0);
+          .unsqueeze(0);  // cpu: see above
     case TimeIds::SizeBucket:
-      return torch::tensor({double(config_.bucket_index(width, height))}, opts).unsqueeze(0);
+      return torch::tensor({double(config_.bucket_index(width, height))}, opts).unsqueeze(0);  // cpu: as above
     case TimeIds::None:
       break;
   }

@@ -44,10 +44,6 @@ class Conditioner {
   // The negative branch: zeros when the model says so for an empty negative prompt.
   Conditioning encode_negative(const std::string& prompt, int64_t width, int64_t height) const;
   const ConditionerConfig& config() const { return config_; }
-  // Moves the text encoders to `device` (at load time, before the conditioner is shared).
-  void to(const torch::Device& device) const {
-    for (auto e : encoders_) e->to(device);  // holder copies share the modules
-  }
 
  private:
   torch::Tensor time_ids(int64_t width, int64_t height) const;

@@ -11,7 +11,8 @@
 namespace pangu_draw::vae {
 
 torch::Tensor DiagonalGaussian::sample(at::Generator gen) const {
-  auto noise = torch::randn(mean.sizes(), gen, mean.options());  // [B, latent, h, w]
+  // Drawn on the CPU generator whatever the device (the same numbers everywhere), then moved.
+  auto noise = torch::randn(mean.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat)).to(mean.options());
   return mean + torch::exp(0.5 * logvar) * noise;
 }
 

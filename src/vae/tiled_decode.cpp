@@ -30,10 +30,10 @@ AxisTiles axis_tiles(int64_t size, int64_t max_tile, int64_t overlap) {
 // Blend weights along one axis of a piece of `n` pixels: (i + 0.5) / before over the first
 // `before` pixels and its mirror over the last `after` (the overlaps with its neighbours; 0 =
 // none), 1 elsewhere. Two neighbours' ramps over their common pixels sum to 1.
-torch::Tensor axis_weights(int64_t n, int64_t before, int64_t after) {
-  auto w = torch::ones({n}, torch::kFloat);
-  const auto ramp = [](int64_t len) {
-    return (torch::arange(len, torch::kFloat) + 0.5) / static_cast<double>(len);
+torch::Tensor axis_weights(int64_t n, int64_t before, int64_t after, const torch::Device& device) {
+  auto w = torch::ones({n}, torch::TensorOptions().dtype(torch::kFloat).device(device));
+  const auto ramp = [&](int64_t len) {
+    return (torch::arange(len, w.options()) + 0.5) / static_cast<double>(len);
   };
   if (before > 0) w.slice(0, 0, before).mul_(ramp(before));
   if (after > 0) w.slice(0, n - after, n).mul_(ramp(after).flip(0));
@@ -78,11 +78,11 @@ torch::Tensor tiled_apply(const torch::Tensor& z, int64_t f, const TileOptions& 
       auto piece = decode(z.slice(2, y0, y0 + th).slice(3, x0, x0 + tw));
       if (!out.defined()) {
         dtype = piece.scalar_type();
-        out = torch::zeros({piece.size(0), piece.size(1), h * f, w * f}, torch::kFloat);
-        weight_sum = torch::zeros({1, 1, h * f, w * f}, torch::kFloat);
+        out = torch::zeros({piece.size(0), piece.size(1), h * f, w * f}, piece.options().dtype(torch::kFloat));
+        weight_sum = torch::zeros({1, 1, h * f, w * f}, piece.options().dtype(torch::kFloat));
       }
-      auto wy = axis_weights(th * f, shared_before(rows, i, f), shared_after(rows, i, f));
-      auto wx = axis_weights(tw * f, shared_before(cols, j, f), shared_after(cols, j, f));
+      auto wy = axis_weights(th * f, shared_before(rows, i, f), shared_after(rows, i, f), piece.device());
+      auto wx = axis_weights(tw * f, shared_before(cols, j, f), shared_after(cols, j, f), piece.device());
       auto wt = (wy.unsqueeze(1) * wx.unsqueeze(0)).view({1, 1, th * f, tw * f});
       const int64_t y = y0 * f, x = x0 * f;
       out.slice(2, y, y + th * f).slice(3, x, x + tw * f).add_(piece.to(torch::kFloat) * wt);
