@@ -167,6 +167,7 @@ coop::CoopSettings run_settings(const Request& r) {
   run.sampler = r.sampler;
   run.options.steps = r.steps;
   run.options.karras = r.schedule == "karras";
+  run.options.schedule = r.schedule;  // default, karras, exponential, sgm_uniform (or an A1111 label)
   run.options.eta = r.eta;
   run.naive_latent_resize = r.naive_latent_resize;
   run.vae_tile = r.vae_tile;
