@@ -5,7 +5,8 @@ StableDiffusionInpaintPipeline on the sd1 fixture, each called with
 generator=torch.Generator("cpu").manual_seed(seed) and the fixture's text conditioning, for the
 random-draw orders the fixture cases leave open (ancestral steps after the VAE posterior
 samples, a 9-channel UNet with strength < 1, Heun) and for outpainting as pangu-draw defines it
-(the canvas padded by edge replication, the new area the mask: white = repaint).
+(the canvas padded by edge replication, the new area the mask: white = repaint), and editing
+with the fixture's ControlNet (diffusers' ControlNet img2img / inpainting pipelines).
 
 Made with: diffusers 0.25.0, torch 2.15.0 (CPU), transformers 4.36.2, numpy 2.4, Pillow 13.
 Run:  python tests/pipeline/make_editing_references.py [fixtures_dir]
@@ -21,11 +22,12 @@ import numpy as np
 import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
-from diffusers import (AutoencoderKL, DDIMScheduler, DPMSolverMultistepScheduler,
+from diffusers import (AutoencoderKL, ControlNetModel, DDIMScheduler, DPMSolverMultistepScheduler,
                        EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
                        HeunDiscreteScheduler, StableDiffusionImg2ImgPipeline,
-                       StableDiffusionInpaintPipeline, StableDiffusionPipeline,
-                       UNet2DConditionModel)
+                       StableDiffusionControlNetImg2ImgPipeline,
+                       StableDiffusionControlNetInpaintPipeline, StableDiffusionInpaintPipeline,
+                       StableDiffusionPipeline, UNet2DConditionModel)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "../../../shared/fixtures")
@@ -48,6 +50,15 @@ EXTRA = [
     ("outpaint9.dpmpp_2m.strength0.9", "inpaint", "dpmpp_2m", 8, 7.5, 909, 0.9, True,
      "pipelines/inpaint_model", (0, 32, 0, 0)),
 ]
+# Editing with the sd1 ControlNet (model/controlnet, reference/control.png, scale 0.8):
+# StableDiffusionControlNetImg2ImgPipeline / StableDiffusionControlNetInpaintPipeline.
+CONTROLNET = [
+    ("controlnet_img2img.euler_a.strength0.7", "img2img", "euler_a", 8, 7.5, 4711, 0.7, False, "model"),
+    ("controlnet_inpaint4.dpmpp_2m.strength0.75", "inpaint", "dpmpp_2m", 8, 7.5, 815, 0.75, True, "model"),
+    ("controlnet_inpaint9.euler.strength1.0", "inpaint", "euler", 8, 7.5, 1234, 1.0, True,
+     "pipelines/inpaint_model"),
+]
+CONTROL_SCALE = 0.8
 
 
 def scheduler(name, folder):
@@ -65,13 +76,18 @@ def scheduler(name, folder):
     raise ValueError(name)
 
 
-def pipeline(kind, folder, sampler):
+def pipeline(kind, folder, sampler, controlnet=None):
+    parts = dict(vae=AutoencoderKL.from_pretrained(os.path.join(folder, "vae")), text_encoder=None,
+                 tokenizer=None, unet=UNet2DConditionModel.from_pretrained(os.path.join(folder, "unet")),
+                 scheduler=scheduler(sampler, folder), safety_checker=None, feature_extractor=None,
+                 requires_safety_checker=False)
+    if controlnet is not None:
+        cls = {"img2img": StableDiffusionControlNetImg2ImgPipeline,
+               "inpaint": StableDiffusionControlNetInpaintPipeline}[kind]
+        return cls(controlnet=controlnet, **parts)
     cls = {"txt2img": StableDiffusionPipeline, "img2img": StableDiffusionImg2ImgPipeline,
            "inpaint": StableDiffusionInpaintPipeline}[kind]
-    return cls(vae=AutoencoderKL.from_pretrained(os.path.join(folder, "vae")), text_encoder=None,
-               tokenizer=None, unet=UNet2DConditionModel.from_pretrained(os.path.join(folder, "unet")),
-               scheduler=scheduler(sampler, folder), safety_checker=None, feature_extractor=None,
-               requires_safety_checker=False)
+    return cls(**parts)
 
 
 def outpaint_canvas(image, mask, pad):
@@ -86,10 +102,12 @@ def outpaint_canvas(image, mask, pad):
     return Image.fromarray(rgb), Image.fromarray(m)
 
 
-def run(kind, sampler, steps, cfg, seed, strength, init, mask, folder, embeds):
-    pipe = pipeline(kind, folder, sampler)
+def run(kind, sampler, steps, cfg, seed, strength, init, mask, folder, embeds, control=None):
+    pipe = pipeline(kind, folder, sampler, None if control is None else control[0])
     kw = dict(prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1], num_inference_steps=steps,
               guidance_scale=cfg, generator=torch.Generator("cpu").manual_seed(seed))
+    if control is not None:
+        kw.update(control_image=control[1], controlnet_conditioning_scale=CONTROL_SCALE)
     if kind == "txt2img":
         kw.update(height=64, width=64)
     else:
@@ -137,6 +155,20 @@ def main():
         if pad is not None:
             case["outpaint"] = list(pad)
             tensors[key + ".image"] = decoded.contiguous()
+        cases.append(case)
+        print(f"{key}: latent {tuple(latent.shape)} max {float(latent.abs().max()):.3f}")
+    controlnet = ControlNetModel.from_pretrained(os.path.join(SD1, "model/controlnet"))
+    hint = Image.open(os.path.join(SD1, "reference/control.png")).convert("RGB")
+    for key, kind, sampler, steps, cfg, seed, strength, use_mask, model in CONTROLNET:
+        latent, _ = run(kind, sampler, steps, cfg, seed, strength, init, mask if use_mask else None,
+                        os.path.join(SD1, model), embeds, (controlnet, hint))
+        tensors[key + ".latent"] = latent.contiguous()
+        case = dict(key=key, pipeline=kind, sampler=sampler, steps=steps, cfg=cfg, seed=seed,
+                    strength=strength, init_image="pipelines/init.png", model=model, width=64,
+                    height=64, controlnet="model/controlnet", control_image="reference/control.png",
+                    control_scale=CONTROL_SCALE)
+        if use_mask:
+            case["mask_image"] = "pipelines/mask.png"
         cases.append(case)
         print(f"{key}: latent {tuple(latent.shape)} max {float(latent.abs().max()):.3f}")
     out = os.path.join(HERE, "data")

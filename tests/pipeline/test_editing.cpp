@@ -109,6 +109,24 @@ TEST(Editing, ATimeDecoupledPlanOfOneModelGivesThePlainRun) {
   }
 }
 
+TEST(Editing, ACoopExpertAtAnotherSizeGetsItsOwnInputs) {
+  // A Coop-Diffusion partner at 128x128 (weight 0: it is evaluated through the pixel bridge every
+  // step but adds nothing) gets the init image, mask and masked image at its own size; the
+  // run's numbers stay the plain run's (euler draws nothing after the encodings).
+  for (const char* key : {"inpaint4.euler.strength1.0", "inpaint9.euler.strength1.0"}) {
+    const auto& c = find_case(key);
+    Request plain = pt::edit_request(c);
+    Request coop = plain;
+    pangu_draw::Expert host, partner;
+    partner.model_path = c.model;
+    partner.weight = 0.0f;
+    partner.width = partner.height = 128;
+    coop.experts = {host, partner};
+    const auto& pipe = pipeline_for(c.model);
+    PD_EXPECT_CLOSE(pt::final_latent(pipe, coop), pt::final_latent(pipe, plain), 1e-6, key);
+  }
+}
+
 TEST(Editing, BatchImagesAreTheRunsOfSeedPlusIndex) {
   const auto& c = find_case("img2img.euler_a.strength0.7");
   Request r = pt::edit_request(c);

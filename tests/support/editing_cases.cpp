@@ -41,6 +41,11 @@ EditCase parse(const nlohmann::json& j, const std::string& origin) {
   if (j.contains("outpaint")) {
     for (size_t i = 0; i < 4; ++i) c.outpaint[i] = j.at("outpaint").at(i).get<int>();
   }
+  if (j.contains("controlnet")) {
+    c.controlnet = sd1 + j.at("controlnet").get<std::string>();
+    c.control_image = sd1 + j.at("control_image").get<std::string>();
+    c.control_scale = j.at("control_scale").get<float>();
+  }
   c.has_image = origin == "fixture" || j.contains("outpaint");
   return c;
 }
@@ -74,6 +79,11 @@ Request edit_request(const EditCase& c) {
   r.steps = c.steps;
   r.cfg_scale = c.cfg;
   r.seed = c.seed;
+  if (!c.controlnet.empty()) {
+    r.controlnet_path = c.controlnet;
+    r.control_image = io::read_image(c.control_image);
+    r.control_scale = c.control_scale;
+  }
   if (c.init_image.empty()) {
     r.width = c.width;
     r.height = c.height;
@@ -91,6 +101,10 @@ std::vector<std::string> edit_cli_args(const EditCase& c) {
                                 "--negative-prompt", c.negative_prompt, "--sampler", c.sampler,
                                 "--steps", std::to_string(c.steps), "--cfg-scale", number(c.cfg),
                                 "--seed", std::to_string(c.seed), "-q"};
+  if (!c.controlnet.empty()) {
+    a.insert(a.end(), {"--controlnet", c.controlnet, "--control-image", c.control_image,
+                       "--control-scale", number(c.control_scale)});
+  }
   if (c.init_image.empty()) {
     a.insert(a.end(), {"--width", std::to_string(c.width), "--height", std::to_string(c.height)});
     return a;

@@ -27,6 +27,8 @@ struct EditCase {
   std::string model;                    // absolute folder
   std::string init_image, mask_image;   // absolute paths or empty
   std::array<int, 4> outpaint{};        // L, T, R, B
+  std::string controlnet, control_image;  // absolute paths or empty
+  float control_scale = 1.0f;
   bool has_image = false;               // the reference holds {key}.image
 };
 
