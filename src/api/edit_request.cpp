@@ -21,14 +21,15 @@ bool any_border(const Border& b) { return b.left || b.top || b.right || b.bottom
 void check_image(const Image& img, const char* flag) {
   PD_CHECK(img.width > 0 && img.height > 0 &&
                img.rgb.size() == size_t(img.width) * size_t(img.height) * 3,
-           Usage, flag << ": the image is empty or its pixels do not match its " << img.width << "x"
-                       << img.height << " size");
+           Usage,
+           flag << ": the image is empty or its pixels do not match its " << img.width << "x"
+                << img.height << " size");
 }
 
 void check_border(int value, const char* side) {
   PD_CHECK(value >= 0 && value % 8 == 0 && value <= kMaxSide, Usage,
-           "--outpaint: the " << side << " border must be a multiple of 8 between 0 and " << kMaxSide
-                              << " pixels, got " << value);
+           "--outpaint: the " << side << " border must be a multiple of 8 between 0 and "
+                              << kMaxSide << " pixels, got " << value);
 }
 
 // [1, 3, H, W] uint8 -> float in [0, 1].
@@ -41,7 +42,8 @@ torch::Tensor pixels(const Image& img) {
 // PIL's convert("L") (ITU-R 601-2 luma in fixed point), then / 255: [1, 1, H, W] in [0, 1].
 torch::Tensor grey(const Image& img) {
   auto t = torch::from_blob(const_cast<uint8_t*>(img.rgb.data()), {img.height, img.width, 3},
-                            torch::kUInt8).to(torch::kInt64);
+                            torch::kUInt8)
+               .to(torch::kInt64);
   auto l = (t.select(2, 0) * 19595 + t.select(2, 1) * 38470 + t.select(2, 2) * 7471 + 0x8000)
                .floor_divide(65536);
   return l.to(torch::kFloat).div(255.0).unsqueeze(0).unsqueeze(0);
@@ -54,7 +56,8 @@ torch::Tensor gaussian_blur(const torch::Tensor& m, double sigma) {
   auto k = torch::exp(-(x * x) / (2.0 * sigma * sigma));
   k = k / k.sum();
   namespace F = torch::nn::functional;
-  auto padded = F::pad(m, F::PadFuncOptions({radius, radius, radius, radius}).mode(torch::kReplicate));
+  auto padded =
+      F::pad(m, F::PadFuncOptions({radius, radius, radius, radius}).mode(torch::kReplicate));
   auto rows = F::conv2d(padded, k.view({1, 1, 1, -1}));
   return F::conv2d(rows, k.view({1, 1, -1, 1}));
 }
@@ -93,7 +96,9 @@ int canvas_height(const Request& r) {
 void validate_edit(const Request& r) {
   if (!edits(r)) return;
   PD_CHECK(!r.init_image.rgb.empty(), Usage,
-           (!r.mask_image.rgb.empty() ? "--mask-image" : any_border(r.outpaint) ? "--outpaint" : "--paste-back")
+           (!r.mask_image.rgb.empty() ? "--mask-image"
+            : any_border(r.outpaint)  ? "--outpaint"
+                                      : "--paste-back")
                << " needs --init-image: the picture to repaint or extend");
   check_image(r.init_image, "--init-image");
   PD_CHECK(std::isfinite(r.strength) && r.strength > 0.0f && r.strength <= 1.0f, Usage,
@@ -108,8 +113,8 @@ void validate_edit(const Request& r) {
   check_border(r.outpaint.bottom, "bottom");
   const int w = canvas_width(r), h = canvas_height(r);
   PD_CHECK(w <= kMaxSide && h <= kMaxSide, Usage,
-           "the canvas (init image plus --outpaint) is " << w << "x" << h << "; at most " << kMaxSide
-                                                         << " on each side");
+           "the canvas (init image plus --outpaint) is " << w << "x" << h << "; at most "
+                                                         << kMaxSide << " on each side");
   PD_CHECK((r.width == 0 || r.width == w) && (r.height == 0 || r.height == h), Usage,
            "--width/--height " << r.width << "x" << r.height << " differ from the "
                                << (any_border(r.outpaint) ? "canvas (init image plus --outpaint), "
@@ -119,14 +124,16 @@ void validate_edit(const Request& r) {
   if (!r.mask_image.rgb.empty()) {
     check_image(r.mask_image, "--mask-image");
     PD_CHECK(r.mask_image.width == r.init_image.width && r.mask_image.height == r.init_image.height,
-             Usage, "--mask-image is " << r.mask_image.width << "x" << r.mask_image.height
-                                       << " but --init-image is " << r.init_image.width << "x"
-                                       << r.init_image.height << "; they must be the same size");
+             Usage,
+             "--mask-image is " << r.mask_image.width << "x" << r.mask_image.height
+                                << " but --init-image is " << r.init_image.width << "x"
+                                << r.init_image.height << "; they must be the same size");
   }
   PD_CHECK(r.mask_blur >= 0 && r.mask_blur <= kMaxMaskBlur, Usage,
            "--mask-blur must be between 0 and " << kMaxMaskBlur << " pixels, got " << r.mask_blur);
-  PD_CHECK(!r.paste_back || has_mask(r), Usage,
-           "--paste-back needs a mask (--mask-image or --outpaint): it keeps the pixels outside it");
+  PD_CHECK(
+      !r.paste_back || has_mask(r), Usage,
+      "--paste-back needs a mask (--mask-image or --outpaint): it keeps the pixels outside it");
 }
 
 Request sized_for_edit(const Request& r) {

@@ -16,7 +16,8 @@ int edit_start_step(int steps, double strength) {
   PD_CHECK(std::isfinite(strength) && strength > 0.0 && strength <= 1.0, Usage,
            "--strength must be in (0, 1], got " << strength);
   // int(steps * strength) in float64, as Python computes it
-  const int init_timestep = std::min(static_cast<int>(static_cast<double>(steps) * strength), steps);
+  const int init_timestep =
+      std::min(static_cast<int>(static_cast<double>(steps) * strength), steps);
   PD_CHECK(init_timestep >= 1, Usage,
            "--strength " << strength << " with --steps " << steps
                          << " leaves no step to run (steps x strength < 1); raise either");
@@ -50,7 +51,8 @@ torch::Tensor encode_sample(const Expert& e, const torch::Tensor& image, at::Gen
   vae::AutoencoderKL vae = e.model->vae;
   const auto posterior =
       vae->encode(image_for(image, e, false).to(e.model->device, e.model->dtype));
-  auto noise = torch::randn(posterior.mean.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat));
+  auto noise = torch::randn(posterior.mean.sizes(), gen,
+                            torch::TensorOptions().dtype(torch::kFloat));  // cpu: moved below
   auto z = posterior.mean.to(torch::kFloat) +
            torch::exp(0.5 * posterior.logvar.to(torch::kFloat)) * noise.to(posterior.mean.device());
   z = vae->to_latent(z);
@@ -90,7 +92,8 @@ void EditRun::prepare_first(size_t host, const schedulers::Sampler& sampler, int
   if (!pure_noise || reimposes(host)) l.init = encode_sample(e, settings_.image, gen);
   l.noise = given_noise.defined()
                 ? given_noise.to(torch::kFloat).reshape(e.latent_shape)
-                : torch::randn(e.latent_shape, gen, torch::TensorOptions().dtype(torch::kFloat));
+                : torch::randn(e.latent_shape, gen,
+                               torch::TensorOptions().dtype(torch::kFloat));  // cpu: moved next
   l.noise = l.noise.to(e.model->device);
   if (settings_.inpainting()) {  // drawn for every UNet, as diffusers does
     l.mask = latent_mask(settings_.mask, e);
@@ -115,7 +118,8 @@ void EditRun::prepare_other(size_t i, at::Generator& gen) {
   }
   if (settings_.inpainting()) {
     if (!l.mask.defined()) l.mask = latent_mask(settings_.mask, e);
-    if (!l.masked.defined()) l.masked = encode_sample(e, settings_.image * (1.0 - settings_.mask), gen);
+    if (!l.masked.defined())
+      l.masked = encode_sample(e, settings_.image * (1.0 - settings_.mask), gen);
     if (reimposes(i) && !l.init.defined()) l.init = encode_sample(e, settings_.image, gen);
     if (reimposes(i) && !l.noise.defined()) {
       const Expert& first = experts_[prepared_.front()];
@@ -134,8 +138,8 @@ std::vector<Expert> EditRun::conditioned(std::vector<Expert> experts) const {
     if (!settings_.inpainting() || !is_inpainting_unet(*experts[i].model)) continue;
     const EditLatents& l = latents_[i];
     auto channels = torch::cat({l.mask.to(l.masked.dtype()), l.masked}, 1);  // [1, 1 + C, h, w]
-    experts[i].denoiser = [inner = experts[i].denoiser, channels](const torch::Tensor& x,
-                                                                  const schedulers::StepInfo& step) {
+    experts[i].denoiser = [inner = experts[i].denoiser, channels](
+                              const torch::Tensor& x, const schedulers::StepInfo& step) {
       // diffusers: cat([scale_model_input(latents), mask, masked_image_latents], dim=1)
       return inner(torch::cat({x, channels.to(x.device(), x.dtype())}, 1), step);
     };

@@ -4,8 +4,8 @@
 // and no output file.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -49,7 +49,8 @@ TEST_P(CliEditingParity, MatchesDiffusersWithTheSeedAlone) {
   if (c.has_image) {
     EXPECT_LE(pt::image_diff_255(img, pt::edit_reference(c, "image")), 2.0) << c.key;
   }
-  const auto params = pangu_draw::io::png_text(pangu_draw::io::read_file(dir + "/a.png"), "parameters");
+  const auto params =
+      pangu_draw::io::png_text(pangu_draw::io::read_file(dir + "/a.png"), "parameters");
   EXPECT_NE(params.find("Seed: " + std::to_string(c.seed)), std::string::npos) << params;
   if (!c.init_image.empty()) {
     std::ostringstream strength;
@@ -71,7 +72,8 @@ TEST(CliEditing, BatchLinesTakeTheEditingKeys) {
       << R"(, "seed": )" << c.seed << R"(, "steps": )" << c.steps << R"(, "sampler": ")"
       << c.sampler << R"(", "cfg_scale": )" << c.cfg << "}\n";
     f << R"({"prompt": "x", "init_image": ")" << c.init_image
-      << R"(", "outpaint": [16, 0, 16, 0], "strength": 1, "paste_back": true, "mask_blur": 2, "steps": 2})" << "\n";
+      << R"(", "outpaint": [16, 0, 16, 0], "strength": 1, "paste_back": true, "mask_blur": 2, "steps": 2})"
+      << "\n";
   }
   const auto o = pt::run_cli({"batch", "--model", c.model, "--prompts", dir + "/p.jsonl",
                               "--output-dir", dir + "/out", "-q"});
@@ -87,7 +89,8 @@ TEST(CliEditing, BatchLinesTakeTheEditingKeys) {
   const auto second = pangu_draw::io::read_image(pngs[1].string());
   EXPECT_EQ(second.width, 96);
   EXPECT_EQ(second.height, 64);
-  const auto params = pangu_draw::io::png_text(pangu_draw::io::read_file(pngs[1].string()), "parameters");
+  const auto params =
+      pangu_draw::io::png_text(pangu_draw::io::read_file(pngs[1].string()), "parameters");
   EXPECT_NE(params.find("Mask blur: 2"), std::string::npos) << params;
 }
 
@@ -95,9 +98,7 @@ TEST(CliEditing, BadInputsGiveAClearErrorAnExitCodeAndNoFile) {
   const auto& c = find_case("inpaint4.euler.strength1.0");
   const auto dir = pt::temp_dir("cli_edit_bad");
   const std::string out = dir + "/x.png";
-  {
-    std::ofstream(dir + "/not_an_image.png") << "hello";
-  }
+  { std::ofstream(dir + "/not_an_image.png") << "hello"; }
   const std::string small_mask = dir + "/small_mask.png";
   pangu_draw::Image m;
   m.width = m.height = 32;
@@ -113,7 +114,9 @@ TEST(CliEditing, BadInputsGiveAClearErrorAnExitCodeAndNoFile) {
   const std::vector<Bad> cases = {
       {{"--init-image", c.init_image, "--mask-image", small_mask}, 1, "same size"},
       {{"--init-image", dir + "/not_an_image.png"}, 2, "not_an_image.png"},
-      {{"--init-image", c.init_image, "--mask-image", dir + "/not_an_image.png"}, 2, "not_an_image.png"},
+      {{"--init-image", c.init_image, "--mask-image", dir + "/not_an_image.png"},
+       2,
+       "not_an_image.png"},
       {{"--init-image", c.init_image, "--strength", "0"}, 1, "--strength"},
       {{"--init-image", c.init_image, "--strength", "1.5"}, 1, "--strength"},
       {{"--mask-image", c.mask_image}, 1, "--mask-image needs --init-image"},
@@ -125,8 +128,9 @@ TEST(CliEditing, BadInputsGiveAClearErrorAnExitCodeAndNoFile) {
       {{"--seed", "1"}, 1, "9-channel", nine},
   };
   for (const auto& b : cases) {
-    std::vector<std::string> args = {"generate", "--model", b.model.empty() ? c.model : b.model,
-                                     "--prompt", "x", "--steps", "2", "--output", out};
+    std::vector<std::string> args = {"generate", "--model",  b.model.empty() ? c.model : b.model,
+                                     "--prompt", "x",        "--steps",
+                                     "2",        "--output", out};
     args.insert(args.end(), b.args.begin(), b.args.end());
     const auto o = pt::run_cli(args);
     EXPECT_EQ(o.code, b.code) << o.output;

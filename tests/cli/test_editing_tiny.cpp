@@ -29,14 +29,17 @@ std::string out_dir(const std::string& tag) {
   return pt::temp_dir(tag);
 }
 
-const uint8_t* pixel(const Image& img, int x, int y) { return &img.rgb[(size_t(y) * img.width + x) * 3]; }
+const uint8_t* pixel(const Image& img, int x, int y) {
+  return &img.rgb[(size_t(y) * img.width + x) * 3];
+}
 
 Image crop(const Image& img, int x0, int y0, int w, int h) {
   Image out;
   out.width = w;
   out.height = h;
   for (int y = y0; y < y0 + h; ++y) {
-    for (int x = x0; x < x0 + w; ++x) out.rgb.insert(out.rgb.end(), pixel(img, x, y), pixel(img, x, y) + 3);
+    for (int x = x0; x < x0 + w; ++x)
+      out.rgb.insert(out.rgb.end(), pixel(img, x, y), pixel(img, x, y) + 3);
   }
   return out;
 }
@@ -63,8 +66,9 @@ Image object_mask(const Image& img, int margin) {
 }
 
 std::vector<std::string> tiny_args(const std::string& prompt, const std::string& out) {
-  return {"generate", "--model", PD_TINY_MODEL, "--prompt", prompt, "--steps", "20", "--seed", "1",
-          "--strength", "1", "--paste-back", "--output", out, "--overwrite", "-q"};
+  return {"generate", "--model", PD_TINY_MODEL, "--prompt",   prompt, "--steps",
+          "20",       "--seed",  "1",           "--strength", "1",    "--paste-back",
+          "--output", out,       "--overwrite", "-q"};
 }
 
 }  // namespace
@@ -82,15 +86,17 @@ TEST(TinyEditing, InpaintingRepaintsTheObjectAndKeepsTheRest) {
   pangu_draw::io::write_png_file(dir + "/inpaint_scene.png", picture, "", true);
   const Image mask = object_mask(picture, 4);
   pangu_draw::io::write_png_file(dir + "/inpaint_mask.png", mask, "", true);
-  auto args = tiny_args("cartoon style, one large blue plain circle at the bottom, white background",
-                        dir + "/inpaint_result.png");
-  args.insert(args.end(), {"--init-image", dir + "/inpaint_scene.png", "--mask-image", dir + "/inpaint_mask.png"});
+  auto args =
+      tiny_args("cartoon style, one large blue plain circle at the bottom, white background",
+                dir + "/inpaint_result.png");
+  args.insert(args.end(), {"--init-image", dir + "/inpaint_scene.png", "--mask-image",
+                           dir + "/inpaint_mask.png"});
   const auto o = pt::run_cli(args);
   ASSERT_EQ(o.code, 0) << o.output;
   const Image result = pangu_draw::io::read_image(dir + "/inpaint_result.png");
   const tw::Detection after = tw::check(result);
   EXPECT_EQ(after.count, 1);
-  EXPECT_EQ(after.shape, tw::Shape::Circle) << tw::to_json(after);   // repainted as asked
+  EXPECT_EQ(after.shape, tw::Shape::Circle) << tw::to_json(after);  // repainted as asked
   EXPECT_EQ(after.colour, tw::Colour::Blue) << tw::to_json(after);
   EXPECT_EQ(after.position, before.position) << tw::to_json(after);  // where it was
   EXPECT_EQ(after.background, before.background) << tw::to_json(after);
@@ -127,5 +133,6 @@ TEST(TinyEditing, OutpaintingExtendsTheSceneAroundTheObject) {
   EXPECT_EQ(after.colour, tw::Colour::Red) << tw::to_json(after);
   EXPECT_EQ(after.position, tw::Position::Left) << tw::to_json(after);
   EXPECT_EQ(after.background, tw::Background::Gray) << tw::to_json(after);
-  EXPECT_EQ(crop(result, 0, 8, 48, 32).rgb, picture.rgb) << "--paste-back keeps the original picture";
+  EXPECT_EQ(crop(result, 0, 8, 48, 32).rgb, picture.rgb)
+      << "--paste-back keeps the original picture";
 }

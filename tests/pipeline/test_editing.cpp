@@ -35,7 +35,8 @@ const pt::EditCase& find_case(const std::string& key) {
 // [H, W, 3] float of an image's pixels.
 torch::Tensor pixels(const pangu_draw::Image& img) {
   return torch::from_blob(const_cast<uint8_t*>(img.rgb.data()), {img.height, img.width, 3},
-                          torch::kUInt8).to(torch::kFloat);
+                          torch::kUInt8)
+      .to(torch::kFloat);
 }
 
 class EditingParity : public ::testing::TestWithParam<pt::EditCase> {};
@@ -52,7 +53,8 @@ TEST_P(EditingParity, MatchesDiffusersWithTheSeedAlone) {
   EXPECT_EQ(result.images.at(0).width, c.width);
   EXPECT_EQ(result.images.at(0).height, c.height);
   if (c.has_image) {
-    EXPECT_LE(pt::image_diff_255(result.images.at(0), pt::edit_reference(c, "image")), 2.0) << c.key;
+    EXPECT_LE(pt::image_diff_255(result.images.at(0), pt::edit_reference(c, "image")), 2.0)
+        << c.key;
   }
 }
 
@@ -73,7 +75,8 @@ TEST(Editing, PasteBackKeepsTheOriginalPixelsOutsideTheMask) {
   ASSERT_GT(repaint.sum().item<int64_t>(), 0);
   EXPECT_TRUE(torch::equal(ours.masked_select(keep), pixels(r.init_image).masked_select(keep)));
   EXPECT_TRUE(torch::equal(ours.masked_select(repaint), pixels(plain).masked_select(repaint)));
-  EXPECT_FALSE(torch::equal(pixels(plain).masked_select(keep), pixels(r.init_image).masked_select(keep)))
+  EXPECT_FALSE(
+      torch::equal(pixels(plain).masked_select(keep), pixels(r.init_image).masked_select(keep)))
       << "without --paste-back the kept region is the VAE's reconstruction, not the original";
 }
 
@@ -83,10 +86,12 @@ TEST(Editing, MaskBlurFeathersThePasteBackAndIsRecorded) {
   r.paste_back = true;
   r.mask_blur = 2;
   const auto result = pipeline_for(c.model).generate(r);
-  EXPECT_NE(result.parameters.at(0).find("Mask blur: 2"), std::string::npos) << result.parameters[0];
+  EXPECT_NE(result.parameters.at(0).find("Mask blur: 2"), std::string::npos)
+      << result.parameters[0];
   EXPECT_NE(result.parameters.at(0).find("Denoising strength: 0.75"), std::string::npos);
   // Pixels more than 3 sigma (6 px) from any masked pixel keep the original exactly.
-  auto mask = (pixels(r.mask_image).select(2, 0) >= 128).to(torch::kFloat).unsqueeze(0).unsqueeze(0);
+  auto mask =
+      (pixels(r.mask_image).select(2, 0) >= 128).to(torch::kFloat).unsqueeze(0).unsqueeze(0);
   auto near = torch::max_pool2d(mask, {13, 13}, {1, 1}, {6, 6})[0][0] > 0;
   const auto far = (~near).unsqueeze(2).expand({-1, -1, 3});
   ASSERT_GT(far.sum().item<int64_t>(), 0);
@@ -137,7 +142,8 @@ TEST(Editing, BatchImagesAreTheRunsOfSeedPlusIndex) {
   Request second = pt::edit_request(c);
   second.seed = c.seed + 1;
   PD_EXPECT_CLOSE(pt::to_torch(both.latents.at(1)), pt::final_latent(pipe, second), 0.0, "item 1");
-  PD_EXPECT_CLOSE(pt::to_torch(both.latents.at(0))[0], pt::edit_reference(c, "latent"), 1e-3, "item 0");
+  PD_EXPECT_CLOSE(pt::to_torch(both.latents.at(0))[0], pt::edit_reference(c, "latent"), 1e-3,
+                  "item 0");
 }
 
 TEST(Editing, BadRequestsAreUsageErrorsNamingTheFlag) {
@@ -153,15 +159,26 @@ TEST(Editing, BadRequestsAreUsageErrorsNamingTheFlag) {
       {[](Request& r) { r.strength = std::nanf(""); }, "--strength"},
       {[](Request& r) { r.strength = 0.01f; }, "no step to run"},
       {[](Request& r) { r.init_image = {}; }, "--mask-image needs --init-image"},
-      {[](Request& r) { r.mask_image.width = 32; r.mask_image.rgb.resize(32 * 64 * 3); }, "same size"},
-      {[](Request& r) { r.init_image.width = r.mask_image.width = 60;
-                        r.init_image.rgb.resize(60 * 64 * 3); r.mask_image.rgb.resize(60 * 64 * 3); },
+      {[](Request& r) {
+         r.mask_image.width = 32;
+         r.mask_image.rgb.resize(32 * 64 * 3);
+       },
+       "same size"},
+      {[](Request& r) {
+         r.init_image.width = r.mask_image.width = 60;
+         r.init_image.rgb.resize(60 * 64 * 3);
+         r.mask_image.rgb.resize(60 * 64 * 3);
+       },
        "multiples of 8"},
       {[](Request& r) { r.outpaint.left = 12; }, "--outpaint"},
       {[](Request& r) { r.outpaint.top = -8; }, "--outpaint"},
       {[](Request& r) { r.width = 128; }, "--width/--height"},
       {[](Request& r) { r.mask_blur = -1; }, "--mask-blur"},
-      {[](Request& r) { r.mask_image = {}; r.paste_back = true; }, "--paste-back"},
+      {[](Request& r) {
+         r.mask_image = {};
+         r.paste_back = true;
+       },
+       "--paste-back"},
   };
   const auto& pipe = pipeline_for(c.model);
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -172,7 +189,8 @@ TEST(Editing, BadRequestsAreUsageErrorsNamingTheFlag) {
       ADD_FAILURE() << "case " << i << " was accepted";
     } catch (const pangu_draw::Error& e) {
       EXPECT_EQ(e.kind, pangu_draw::ErrorKind::Usage) << i << ": " << e.what();
-      EXPECT_NE(std::string(e.what()).find(cases[i].needle), std::string::npos) << i << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find(cases[i].needle), std::string::npos)
+          << i << ": " << e.what();
     }
   }
   // A 9-channel inpainting UNet needs a mask: the masked image is its input.

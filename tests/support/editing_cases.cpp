@@ -55,8 +55,8 @@ EditCase parse(const nlohmann::json& j, const std::string& origin) {
 std::vector<EditCase> editing_cases() {
   std::vector<EditCase> out;
   const std::string fixture = fixtures_root() + "/sd1/pipelines/cases.json";
-  for (const auto& [path, origin] : {std::pair{fixture, "fixture"},
-                                     std::pair{extra_dir() + "/editing_cases.json", "extra"}}) {
+  for (const auto& [path, origin] :
+       {std::pair{fixture, "fixture"}, std::pair{extra_dir() + "/editing_cases.json", "extra"}}) {
     if (!std::filesystem::exists(path)) continue;
     const nlohmann::json all = read_json(path);  // kept: the loop walks a part of it
     for (const auto& j : all.at("cases")) out.push_back(parse(j, origin));
@@ -97,10 +97,22 @@ Request edit_request(const EditCase& c) {
 }
 
 std::vector<std::string> edit_cli_args(const EditCase& c) {
-  std::vector<std::string> a = {"generate", "--model", c.model, "--prompt", c.prompt,
-                                "--negative-prompt", c.negative_prompt, "--sampler", c.sampler,
-                                "--steps", std::to_string(c.steps), "--cfg-scale", number(c.cfg),
-                                "--seed", std::to_string(c.seed), "-q"};
+  std::vector<std::string> a = {"generate",
+                                "--model",
+                                c.model,
+                                "--prompt",
+                                c.prompt,
+                                "--negative-prompt",
+                                c.negative_prompt,
+                                "--sampler",
+                                c.sampler,
+                                "--steps",
+                                std::to_string(c.steps),
+                                "--cfg-scale",
+                                number(c.cfg),
+                                "--seed",
+                                std::to_string(c.seed),
+                                "-q"};
   if (!c.controlnet.empty()) {
     a.insert(a.end(), {"--controlnet", c.controlnet, "--control-image", c.control_image,
                        "--control-scale", number(c.control_scale)});

@@ -15,21 +15,21 @@
 namespace pangu_draw::testing {
 
 struct EditCase {
-  std::string origin;       // "fixture" (shared sd1/pipelines) or "extra" (tests/pipeline/data)
-  std::string key;          // reference key prefix, e.g. "img2img.euler.strength0.6"
+  std::string origin;  // "fixture" (shared sd1/pipelines) or "extra" (tests/pipeline/data)
+  std::string key;     // reference key prefix, e.g. "img2img.euler.strength0.6"
   std::string sampler;
   int steps = 0;
   float cfg = 0;
   int64_t seed = 0;
-  float strength = 1.0f;    // meaningful with an init image
+  float strength = 1.0f;  // meaningful with an init image
   std::string prompt, negative_prompt;
-  int width = 0, height = 0;            // the output's size
-  std::string model;                    // absolute folder
-  std::string init_image, mask_image;   // absolute paths or empty
-  std::array<int, 4> outpaint{};        // L, T, R, B
+  int width = 0, height = 0;              // the output's size
+  std::string model;                      // absolute folder
+  std::string init_image, mask_image;     // absolute paths or empty
+  std::array<int, 4> outpaint{};          // L, T, R, B
   std::string controlnet, control_image;  // absolute paths or empty
   float control_scale = 1.0f;
-  bool has_image = false;               // the reference holds {key}.image
+  bool has_image = false;  // the reference holds {key}.image
 };
 
 // Every case of both sets (the extra set is skipped when its data folder is absent).
