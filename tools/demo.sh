@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
-# PD_WERROR as tools/test.sh takes it, so the test build reuses this build's objects.
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPD_WERROR="${PD_WERROR:-OFF}" \
+# PD_WERROR (default ON, as tools/test.sh and CI): the test build reuses this build's objects.
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPD_WERROR="${PD_WERROR:-ON}" \
   -DPD_BUILD_TESTS=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target pangu-draw
 MODEL=${MODEL:-}

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
 # PD_BUILD_TESTS=ON explicitly: tools/demo.sh configures the same build folder with it OFF.
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPD_WERROR="${PD_WERROR:-OFF}" \
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPD_WERROR="${PD_WERROR:-ON}" \
   -DPD_BUILD_TESTS=ON
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 cd "$BUILD_DIR"
