@@ -2,6 +2,7 @@
 #include "nn/group_norm.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/error.h"
 
@@ -17,11 +18,10 @@ bool needs_accurate_path(const torch::Tensor& x) {
          !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
 }
 
-}  // namespace
-
-torch::Tensor group_norm_accurate(const torch::Tensor& x, int64_t groups,
-                                  const torch::Tensor& weight, const torch::Tensor& bias,
-                                  double eps) {
+// Per-(image, channel) scale and shift [B, C, 1, 1] in x's dtype: norm(x) = shift + x * scale.
+std::pair<torch::Tensor, torch::Tensor> accurate_affine(const torch::Tensor& x, int64_t groups,
+                                                        const torch::Tensor& weight,
+                                                        const torch::Tensor& bias, double eps) {
   const int64_t b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   TORCH_CHECK(c % groups == 0, "group_norm: ", c, " channels are not a multiple of ", groups,
               " groups");
@@ -43,8 +43,16 @@ torch::Tensor group_norm_accurate(const torch::Tensor& x, int64_t groups,
   auto shift = -mean * scale;
   if (bias.defined()) shift = shift + bias.to(torch::kDouble).view({1, groups, per_group});
   const auto dtype = x.scalar_type();
-  return torch::addcmul(shift.reshape({b, c, 1, 1}).to(dtype), x,
-                        scale.reshape({b, c, 1, 1}).to(dtype));
+  return {scale.reshape({b, c, 1, 1}).to(dtype), shift.reshape({b, c, 1, 1}).to(dtype)};
+}
+
+}  // namespace
+
+torch::Tensor group_norm_accurate(const torch::Tensor& x, int64_t groups,
+                                  const torch::Tensor& weight, const torch::Tensor& bias,
+                                  double eps) {
+  const auto [scale, shift] = accurate_affine(x, groups, weight, bias, eps);
+  return torch::addcmul(shift, x, scale);
 }
 
 GroupNormImpl::GroupNormImpl(int64_t groups, int64_t channels, double eps, const ParamOptions& p)
@@ -61,7 +69,18 @@ torch::Tensor GroupNormImpl::forward(const torch::Tensor& x) {
   return group_norm_accurate(x, groups_, weight, bias, eps_);
 }
 
+bool GroupNormImpl::forward_in_place(torch::Tensor& x) {
+  if (!needs_accurate_path(x)) return false;
+  const auto [scale, shift] = accurate_affine(x, groups_, weight, bias, eps_);
+  at::addcmul_out(x, shift, x, scale);  // the same kernel as forward's addcmul, written over x
+  return true;
+}
+
 torch::Tensor norm_silu(GroupNorm& norm, torch::Tensor x) {
+  const bool sole_owner = x.use_count() == 1 && x.storage().use_count() == 1;
+  if (!torch::GradMode::is_enabled() && sole_owner && norm->forward_in_place(x)) {
+    return torch::silu_(x);
+  }
   auto h = norm->forward(x);
   x.reset();
   return torch::GradMode::is_enabled() ? torch::silu(h) : torch::silu_(h);

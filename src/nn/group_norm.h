@@ -21,6 +21,9 @@ namespace pangu_draw::nn {
 struct GroupNormImpl : torch::nn::Module {
   GroupNormImpl(int64_t groups, int64_t channels, double eps, const ParamOptions& p);
   torch::Tensor forward(const torch::Tensor& x);
+  // forward(x) written over x, bit for bit, where x takes the accurate path below (bf16/fp16
+  // channels-last); false (x untouched) for any other x. Inference only.
+  bool forward_in_place(torch::Tensor& x);
 
   torch::Tensor weight, bias;
 
@@ -37,7 +40,8 @@ torch::Tensor group_norm_accurate(const torch::Tensor& x, int64_t groups,
 
 // norm(x) followed by SiLU, the pre-activation of every ResnetBlock and of conv_out. Without
 // autograd (inference) the SiLU overwrites the norm's output instead of keeping both, and a
-// caller that std::moves `x` in frees it before the SiLU runs.
+// caller that std::moves `x` in frees it before the SiLU runs; when that `x` is the only handle
+// to its memory and takes the accurate path (the bf16 VAE), the norm overwrites it instead.
 torch::Tensor norm_silu(GroupNorm& norm, torch::Tensor x);
 
 }  // namespace pangu_draw::nn

@@ -38,8 +38,8 @@ torch::Tensor ResnetBlock2DImpl::forward(torch::Tensor x, const torch::Tensor& t
   if (conv_shortcut && options_.out_channels < options_.in_channels) {
     shortcut = conv_shortcut->forward(x);  // narrower than x: keep it instead of x
   }
-  auto h = norm_silu(norm1, x);
-  if (shortcut.defined()) x.reset();
+  // With the narrower shortcut taken, x is not needed again: handed over, the norm may overwrite it.
+  auto h = shortcut.defined() ? norm_silu(norm1, std::move(x)) : norm_silu(norm1, x);
   h = conv1->forward(h);  // [B, out, H, W]
   if (time_emb_proj) {
     PD_CHECK(temb.defined(), Runtime, "ResnetBlock2D: this block needs a time embedding");

@@ -93,6 +93,23 @@ TEST(ResnetBlock2D, InferenceInPlaceMatchesAutogradAndKeepsTheInput) {
   }
 }
 
+// A narrowing block handed its (bf16 channels-last) input overwrites it with the norm instead
+// of allocating another tensor of its size; the result is the same bits as when the caller keeps
+// the input.
+TEST(ResnetBlock2D, HandedOverInputIsNormalisedInPlaceWithTheSameResult) {
+  ResnetBlock2D block(ResnetBlock2DOptions{64, 32, 0, 32, 1e-6, 1.0,
+                                           ParamOptions{torch::kBFloat16, torch::kCPU, false}});
+  init_parameters(*block, 6);
+  torch::InferenceMode guard;
+  auto x = torch::randn({1, 64, 12, 10}, torch::TensorOptions().dtype(torch::kBFloat16))
+               .contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto kept = block->forward(x);
+  const auto before = x.clone();
+  EXPECT_TRUE(torch::equal(x, before)) << "a kept input was overwritten";
+  const auto out = block->forward(x.clone());  // the block's only handle to that input
+  EXPECT_TRUE(torch::equal(out, kept));
+}
+
 // A 3x3 all-ones kernel on a 4x4 image of ones counts the in-image pixels of each window.
 TEST(Downsample2D, PaddingOneAndAsymmetricPaddingZero) {
   torch::NoGradGuard no_grad;

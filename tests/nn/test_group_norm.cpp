@@ -64,6 +64,24 @@ TEST(GroupNorm, Bf16ChannelsLastIsAsAccurateAsBf16Allows) {
   // [1, 128, 256, 256] tensor of this kind; torch::group_norm there is what this module avoids.)
 }
 
+// The in-place form (inference on a tensor nobody else holds) gives forward's bits, and leaves
+// any other input alone.
+TEST(GroupNorm, InPlaceGivesTheSameBitsOnlyOnTheAccuratePath) {
+  torch::NoGradGuard no_grad;
+  auto k = make_case(2, 64, 24, 20, 32);
+  k.norm->to(torch::kBFloat16);
+  auto x = k.x.to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto expected = k.norm->forward(x);
+  const void* storage = x.data_ptr();
+  ASSERT_TRUE(k.norm->forward_in_place(x));
+  EXPECT_EQ(x.data_ptr(), storage);
+  EXPECT_TRUE(torch::equal(x, expected));
+  auto nchw = k.x.to(torch::kBFloat16);  // contiguous: torch::group_norm's path
+  const auto before = nchw.clone();
+  EXPECT_FALSE(k.norm->forward_in_place(nchw));
+  EXPECT_TRUE(torch::equal(nchw, before));
+}
+
 TEST(GroupNorm, WithoutAffineParametersNormalisesOnly) {
   torch::NoGradGuard no_grad;
   auto k = make_case(1, 8, 16, 16, 4);
