@@ -10,23 +10,10 @@
 namespace pangu_draw::tokenizers::html {
 namespace {
 
-using EntityMap = std::unordered_map<std::u32string, std::u32string>;
-
 const EntityMap& named_entities() {
   static const EntityMap map = [] {
     EntityMap out;
-    const char* p = kNamedEntities;
-    while (*p) {
-      std::u32string name, value;
-      for (; *p != '='; ++p) name += char32_t(static_cast<unsigned char>(*p));
-      char* next = const_cast<char*>(p);
-      do {
-        value += char32_t(std::strtoul(next + 1, &next, 16));  // skips '=' or '+'
-      } while (*next == '+');
-      out.emplace(std::move(name), std::move(value));
-      p = next;
-      while (*p == ' ') ++p;
-    }
+    add_named_entities(kNamedEntities, false, out);
     return out;
   }();
   return map;
@@ -102,6 +89,21 @@ size_t match_named(const std::u32string& text, size_t pos, std::u32string& repla
 }
 
 }  // namespace
+
+void add_named_entities(const char* p, bool semicolon_only, EntityMap& out) {
+  while (*p) {
+    std::u32string name, value;
+    for (; *p != '='; ++p) name += char32_t(static_cast<unsigned char>(*p));
+    char* next = const_cast<char*>(p);
+    do {
+      value += char32_t(std::strtoul(next + 1, &next, 16));  // skips '=' or '+'
+    } while (*next == '+');
+    const bool keep = !semicolon_only || (!name.empty() && name.back() == ';');
+    if (keep) out.emplace(std::move(name), std::move(value));
+    p = next;
+    while (*p == ' ') ++p;
+  }
+}
 
 std::u32string unescape(const std::u32string& text) {
   if (text.find(U'&') == std::u32string::npos) return text;

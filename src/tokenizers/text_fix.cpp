@@ -13,32 +13,17 @@
 namespace pangu_draw::tokenizers::text_fix {
 namespace {
 
-using EntityMap = std::unordered_map<std::u32string, std::u32string>;
+using EntityMap = html::EntityMap;
 
 constexpr size_t kMaxSegment = 1000000;  // ftfy's max_decode_length
 constexpr size_t kMaxEntityName = 24;
-
-// Adds the "name=HEX[+HEX]" entries of the table at p whose name ends in ";" (keys keep it).
-void add_entities(const char* p, EntityMap& out) {
-  while (*p) {
-    std::u32string name, value;
-    for (; *p != '='; ++p) name += char32_t(static_cast<unsigned char>(*p));
-    char* next = const_cast<char*>(p);
-    do {
-      value += char32_t(std::strtoul(next + 1, &next, 16));  // skips '=' or '+'
-    } while (*next == '+');
-    if (!name.empty() && name.back() == ';') out.emplace(std::move(name), std::move(value));
-    p = next;
-    while (*p == ' ') ++p;
-  }
-}
 
 // ftfy's HTML_ENTITIES: the HTML5 names that end in ';', and the upper-case spellings.
 const EntityMap& entities() {
   static const EntityMap map = [] {
     EntityMap out;
-    add_entities(html::kNamedEntities, out);
-    add_entities(kUpperEntities, out);
+    html::add_named_entities(html::kNamedEntities, /*semicolon_only=*/true, out);
+    html::add_named_entities(kUpperEntities, /*semicolon_only=*/true, out);
     return out;
   }();
   return map;
