@@ -83,6 +83,25 @@ struct Expert {
   float control_scale = 1.0f;
 };
 
+/// The bytes of a file the host read (a LoRA or an embedding .safetensors), shared so that a
+/// request can be copied cheaply. The library parses them; it never opens a path for them.
+using Bytes = std::shared_ptr<const std::vector<std::uint8_t>>;
+
+/// A LoRA / LyCORIS adapter applied to the model for one request (docs/lora.md): kohya,
+/// diffusers/PEFT, LoCon, LoHa and LoKr .safetensors. The weights on disk are never changed.
+struct Lora {
+  std::string name;     ///< what prompt tags call it: <lora:name:w> adds w to `weight`
+  float weight = 1.0f;  ///< its multiplier (0 with only prompt tags naming it)
+  Bytes safetensors;    ///< the file's bytes
+};
+
+/// A textual-inversion embedding (A1111's `emb_params`, SDXL's `clip_l`/`clip_g`), used by
+/// writing its name in the prompt or the negative prompt. Only .safetensors: no pickle is loaded.
+struct Embedding {
+  std::string name;
+  Bytes safetensors;
+};
+
 /// Pixels added on each side of an image (outpainting).
 struct Border {
   int left = 0, top = 0, right = 0, bottom = 0;
@@ -96,6 +115,12 @@ struct Border {
 struct Request {
   std::string prompt;
   std::string negative_prompt;
+  /// "a1111": A1111's prompt syntax ((word:1.2), [word], BREAK, <lora:name:w> tags, prompts of
+  /// any length in 75-token chunks; docs/prompts.md); "plain": the text as it is (77 tokens).
+  std::string prompt_syntax = "a1111";
+  int clip_skip = 0;            ///< A1111's "Clip skip": 1 = last layer, 2 = penultimate; 0 = the model's own
+  std::vector<Lora> loras;      ///< adapters for this request (and those its prompt tags name)
+  std::vector<Embedding> embeddings;  ///< textual-inversion embeddings its prompts may name
   int width = 0;                ///< 0: the model's native size
   int height = 0;               ///< 0: the model's native size
   int steps = 30;
@@ -188,6 +213,10 @@ Image read_image(const std::string& path);
 /// Reads the one tensor of a .safetensors file (e.g. --init-noise) as float32; Error{Input}
 /// when the file holds no tensor or several.
 Tensor read_tensor(const std::string& path);
+
+/// Reads a whole file (a LoRA, an embedding) for Request::loras / embeddings; Error{Input}
+/// naming the file when unreadable.
+Bytes read_file(const std::string& path);
 
 /// Writes `tensor` as the one tensor `name` of a .safetensors file (atomically).
 void write_tensor(const std::string& path, const Tensor& tensor, const std::string& name = "latent");

@@ -202,6 +202,13 @@ Tensor read_tensor(const std::string& path) {
   return guarded("reading a tensor", [&] { return api::to_public(api::read_single_tensor(path)); });
 }
 
+Bytes read_file(const std::string& path) {
+  return guarded("reading a file", [&] {
+    auto bytes = io::read_file(path, size_t(4) << 30);
+    return std::make_shared<const std::vector<std::uint8_t>>(bytes.begin(), bytes.end());
+  });
+}
+
 void write_tensor(const std::string& path, const Tensor& tensor, const std::string& name) {
   guarded("writing a tensor", [&] {
     io::save_safetensors(path, {{name, api::from_public(tensor, path)}});
