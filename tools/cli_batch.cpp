@@ -5,6 +5,9 @@
 #include "cli_batch.h"
 
 #include "batch_items.h"
+#include "batch_lock.h"
+#include "batch_merge.h"
+#include "batch_shard.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,6 +19,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -88,11 +92,19 @@ bool finished(const json& entry, bool retry_failed) {
 CLI::App* add_batch(CLI::App& app, BatchArgs& a) {
   auto* cmd = app.add_subcommand("batch", "Generate images for every prompt of a file (resumable)");
   add_request_flags(*cmd, a.defaults, false);
+  cmd->get_option("--model")->required(false);  // --merge draws nothing: checked in run_batch
   cmd->add_option("--prompts", a.prompts_file, "JSON Lines (one request per line, generate flags as keys) "
-                  "or plain text (one prompt per line)")->required()->group("Batch");
+                  "or plain text (one prompt per line); required unless --merge")->group("Batch");
   cmd->add_option("--output-dir", a.output_dir, "Folder for the images and manifest.jsonl")
       ->capture_default_str()->group("Batch");
   cmd->add_flag("--retry-failed", a.retry_failed, "Redo items that failed in an earlier run")->group("Batch");
+  cmd->add_option("--shard", a.shard, "K/N: do only shard K of N (0-based; item i goes to shard i mod N), with its "
+                  "own manifest.shard-K-of-N.jsonl. Unset: from SLURM_ARRAY_TASK_ID/_MIN/_COUNT, or "
+                  "JOB_COMPLETION_INDEX and PANGU_DRAW_SHARD_COUNT; 0/1 turns that off")->group("Batch");
+  cmd->add_option("--merge", a.merge_dir, "Join this folder's shard manifests into its manifest.jsonl, print the "
+                  "summary; exit 2 when an item is missing, failed or done twice")->group("Batch");
+  cmd->add_flag("--no-lock", a.no_lock, "Do not lock the output folder and shard (file systems without flock); "
+                "two runs on one shard then draw the same items twice")->group("Batch");
   return cmd;
 }
 
@@ -137,24 +149,19 @@ json run_item(const Pipeline& pipe, const Item& item, const BatchArgs& a, bool s
 
 }  // namespace
 
-int run_batch(const BatchArgs& args, bool show_progress) {
-  BatchArgs a = args;
-  apply_expert_flags(a.defaults.experts, a.defaults.request);
-  const auto items = read_items(a.prompts_file);
-  ::mkdir(a.output_dir.c_str(), 0755);
-  if (!file_exists(a.output_dir)) throw Error(ErrorKind::Runtime, a.output_dir + ": cannot create the folder");
-  const std::string manifest = a.output_dir + "/manifest.jsonl";
-  auto done = load_manifest(manifest);
+namespace {
+
+std::vector<const Item*> pending(const std::vector<const Item*>& mine, const std::string& manifest, bool retry_failed) {
+  const auto done = load_manifest(manifest);
   std::vector<const Item*> todo;
-  for (const auto& item : items) {
-    auto it = done.find(item.line);
-    if (it == done.end() || !finished(it->second, a.retry_failed)) todo.push_back(&item);
+  for (const Item* item : mine) {
+    auto it = done.find(item->line);
+    if (it == done.end() || !finished(it->second, retry_failed)) todo.push_back(item);
   }
-  if (show_progress) {
-    std::fprintf(stderr, "%zu items, %zu already done, %zu to do\n", items.size(),
-                 items.size() - todo.size(), todo.size());
-  }
-  if (todo.empty()) return 0;
+  return todo;
+}
+
+int draw_items(const BatchArgs& a, const std::vector<const Item*>& todo, const std::string& manifest, bool show_progress) {
   set_compute_threads(a.defaults.threads);
   Pipeline pipe = Pipeline::load(a.defaults.model_path, a.defaults.load);
   std::signal(SIGINT, on_sigint);
@@ -173,6 +180,35 @@ int run_batch(const BatchArgs& args, bool show_progress) {
     failed += entry["status"] == "error";
   }
   return failed > 0 ? 2 : 0;
+}
+
+}  // namespace
+
+int run_batch(const BatchArgs& args, bool show_progress) {
+  if (!args.merge_dir.empty()) return run_merge(args.merge_dir, args.prompts_file);
+  if (args.prompts_file.empty() || args.defaults.model_path.empty()) {
+    throw Error(ErrorKind::Usage, "batch needs --model and --prompts FILE (or --merge OUTDIR to join shard manifests)");
+  }
+  BatchArgs a = args;
+  apply_expert_flags(a.defaults.experts, a.defaults.request);
+  const Shard shard = resolve_shard(a.shard);
+  const auto items = read_items(a.prompts_file);
+  ::mkdir(a.output_dir.c_str(), 0755);
+  if (!file_exists(a.output_dir)) throw Error(ErrorKind::Runtime, a.output_dir + ": cannot create the folder");
+  const std::string manifest = a.output_dir + "/" + manifest_name(shard);
+  std::unique_ptr<FolderLock> lock;  // before the manifest is read (load_manifest rewrites it)
+  if (!a.no_lock) {
+    lock = std::make_unique<FolderLock>(manifest + ".lock", a.output_dir + (shard.sharded() ? ", shard " + shard.text() : ""));
+  }
+  if (shard.sharded()) write_plan(a.output_dir, shard, a.prompts_file, items);
+  const auto mine = shard_items(items, shard);
+  const auto todo = pending(mine, manifest, a.retry_failed);
+  if (show_progress) {
+    if (shard.sharded()) std::fprintf(stderr, "shard %s (from %s) of %zu items: ", shard.text().c_str(), shard.source.c_str(), items.size());
+    std::fprintf(stderr, "%zu items, %zu already done, %zu to do\n", mine.size(), mine.size() - todo.size(), todo.size());
+  }
+  if (todo.empty()) return 0;
+  return draw_items(a, todo, manifest, show_progress);
 }
 
 }  // namespace pangu_draw::cli
