@@ -87,12 +87,16 @@ struct Background {
   }
 };
 
+// Whether the lock file names `pid` (its holder writes itself in; a clean exit empties it).
+bool names_holder(const std::string& lock_file, pid_t pid) {
+  return slurp(lock_file).find("\"pid\":" + std::to_string(pid)) != std::string::npos;
+}
+
 // Waits (generously; only to avoid a hang) until `pid` has written itself into the lock file.
 bool wait_for_holder(const std::string& lock_file, pid_t pid) {
-  const std::string needle = "\"pid\":" + std::to_string(pid);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (slurp(lock_file).find(needle) != std::string::npos) return true;
+    if (names_holder(lock_file, pid)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
@@ -206,9 +210,10 @@ TEST(BatchShard, SecondRunOnALockedFolderRefusesNamingTheHolder) {
   const auto prompts = write_prompts(dir);
   const std::string out = dir + "/out";
   fs::create_directories(out);
-  Background first(batch_args(prompts, out, 20));
+  Background first(batch_args(prompts, out, 50));
   ASSERT_TRUE(wait_for_holder(out + "/manifest.jsonl.lock", first.pid)) << "the first run never took the lock";
   ASSERT_EQ(kill(first.pid, SIGSTOP), 0);  // frozen while holding it: no race with its end
+  ASSERT_TRUE(names_holder(out + "/manifest.jsonl.lock", first.pid)) << "the first run ended before it was stopped";
   auto second = pt::run_cli(batch_args(prompts, out), kNoSchedulerEnv);
   EXPECT_EQ(second.code, 3) << second.output;
   EXPECT_NE(second.output.find("in use by another pangu-draw batch: pid " + std::to_string(first.pid)), std::string::npos)
