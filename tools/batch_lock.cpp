@@ -57,8 +57,8 @@ std::string holder_of(int fd) {
     const std::string text = read_all(fd);
     try {
       const json h = json::parse(text);
-      std::string who = "pid " + std::to_string(h.value("pid", 0L)) + " on host " + h.value("host", "?") +
-                        ", started " + h.value("started", "?");
+      std::string who = "pid " + std::to_string(h.value("pid", 0L)) + " on host " +
+                        h.value("host", "?") + ", started " + h.value("started", "?");
       if (h.contains("slurm_job")) who += " (Slurm job " + h["slurm_job"].get<std::string>() + ")";
       return who;
     } catch (const json::exception&) {
@@ -73,7 +73,9 @@ void write_holder(int fd) {
   if (const char* job = std::getenv("SLURM_JOB_ID")) h["slurm_job"] = job;
   const std::string text = h.dump() + "\n";
   // Best effort: the lock is the flock itself; without the record a second run still refuses.
-  if (::ftruncate(fd, 0) == 0 && ::pwrite(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size())) return;
+  if (::ftruncate(fd, 0) == 0 &&
+      ::pwrite(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()))
+    return;
   std::fprintf(stderr, "warning: cannot write who holds the batch lock (disk full?)\n");
 }
 
@@ -81,28 +83,37 @@ void write_holder(int fd) {
 
 FolderLock::FolderLock(const std::string& path, const std::string& what) {
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw Error(ErrorKind::Runtime, path + ": cannot create the batch lock file: " + std::strerror(errno));
+  const bool writable = fd_ >= 0;
+  if (!writable && errno == EACCES)
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // another user's file: flock needs no write
+  if (fd_ < 0)
+    throw Error(ErrorKind::Runtime,
+                path + ": cannot create the batch lock file: " + std::strerror(errno));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     if (err == EWOULDBLOCK) {
       const std::string holder = holder_of(fd_);
       ::close(fd_);
-      throw Error(ErrorKind::Runtime, what + " is in use by another pangu-draw batch: " + holder +
-                                          ". Two runs on one folder and shard would draw the same items twice; wait "
-                                          "for it to end or stop it. Its lock ends with that process (" + path + ")");
+      throw Error(ErrorKind::Runtime,
+                  what + " is in use by another pangu-draw batch: " + holder +
+                      ". Two runs on one folder and shard would draw the same items twice; wait "
+                      "for it to end or stop it. Its lock ends with that process (" +
+                      path + ")");
     }
     ::close(fd_);
-    throw Error(ErrorKind::Runtime, path + ": the file system refuses flock(2) locks (" + std::strerror(err) +
-                                        "); mount it with locking (e.g. Lustre's -o flock), or pass --no-lock when "
-                                        "nothing else can run on this folder and shard");
+    throw Error(ErrorKind::Runtime,
+                path + ": the file system refuses flock(2) locks (" + std::strerror(err) +
+                    "); mount it with locking (e.g. Lustre's -o flock), or pass --no-lock when "
+                    "nothing else can run on this folder and shard");
   }
-  write_holder(fd_);
+  if (writable) write_holder(fd_);
 }
 
 FolderLock::~FolderLock() {
   if (fd_ < 0) return;
-  const int rc = ::ftruncate(fd_, 0);  // a clean exit leaves an empty file; kill -9 leaves its record,
-  (void)rc;                             // which holds nothing
+  const int rc =
+      ::ftruncate(fd_, 0);  // a clean exit leaves an empty file; kill -9 leaves its record,
+  (void)rc;                 // which holds nothing
   ::close(fd_);
 }
 

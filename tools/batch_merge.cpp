@@ -23,7 +23,9 @@ std::string items_hash(const std::vector<BatchItem>& items) {
   auto add = [&](const std::string& s) {
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   };
-  for (const auto& item : items) add(std::to_string(item.line) + "\t" + item.spec.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+  for (const auto& item : items)
+    add(std::to_string(item.line) + "\t" +
+        item.spec.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
   return text;
@@ -36,7 +38,8 @@ void write_atomically(const std::string& path, const std::string& text) {
     out << text;
     if (!out.flush()) throw Error(ErrorKind::Runtime, tmp + ": cannot write (disk full?)");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(ErrorKind::Runtime, path + ": cannot write");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw Error(ErrorKind::Runtime, path + ": cannot write");
 }
 
 // The shard count of the folder's shard manifests (one N only) and which K are there.
@@ -49,21 +52,26 @@ std::set<int> find_shards(const std::string& dir, int& count) {
   }
   if (ec) throw Error(ErrorKind::Input, dir + ": cannot read the folder: " + ec.message());
   if (by_count.empty()) {
-    throw Error(ErrorKind::Input, dir + ": no shard manifests (manifest.shard-K-of-N.jsonl) to merge; run "
-                                        "`pangu-draw batch --shard K/N --output-dir " + dir + "` first");
+    throw Error(ErrorKind::Input,
+                dir +
+                    ": no shard manifests (manifest.shard-K-of-N.jsonl) to merge; run "
+                    "`pangu-draw batch --shard K/N --output-dir " +
+                    dir + "` first");
   }
   if (by_count.size() > 1) {
     std::string counts;
     for (const auto& [n, ks] : by_count) counts += (counts.empty() ? "" : ", ") + std::to_string(n);
-    throw Error(ErrorKind::Input, dir + ": shard manifests of different shard counts (" + counts +
-                                        ") in one folder; merge runs of one N, each in its own folder");
+    throw Error(ErrorKind::Input,
+                dir + ": shard manifests of different shard counts (" + counts +
+                    ") in one folder; merge runs of one N, each in its own folder");
   }
   count = by_count.begin()->first;
   return by_count.begin()->second;
 }
 
 // Every item's line number: from the prompts file when given, else from the shards' plans.
-std::vector<int> expected_lines(const std::string& dir, int count, const std::string& prompts_file) {
+std::vector<int> expected_lines(const std::string& dir, int count,
+                                const std::string& prompts_file) {
   std::vector<int> lines;
   if (!prompts_file.empty()) {
     for (const auto& item : read_items(prompts_file)) lines.push_back(item.line);
@@ -79,15 +87,20 @@ std::vector<int> expected_lines(const std::string& dir, int count, const std::st
       plan = json::parse(in);
       if (hash.empty()) lines = plan.at("lines").get<std::vector<int>>();
     } catch (const json::exception& e) {
-      throw Error(ErrorKind::Input, path + ": unreadable shard plan (" + e.what() + "); pass --prompts FILE");
+      throw Error(ErrorKind::Input,
+                  path + ": unreadable shard plan (" + e.what() + "); pass --prompts FILE");
     }
     if (hash.empty()) hash = plan.value("items_hash", ""), hash_from = path;
     if (plan.value("items_hash", "") != hash) {
-      throw Error(ErrorKind::Input, path + " and " + hash_from + " were made from different prompt files; "
-                                          "rerun the shards on one file (or pass --prompts FILE to merge against it)");
+      throw Error(ErrorKind::Input,
+                  path + " and " + hash_from +
+                      " were made from different prompt files; "
+                      "rerun the shards on one file (or pass --prompts FILE to merge against it)");
     }
   }
-  if (hash.empty()) throw Error(ErrorKind::Input, dir + ": no shard plan (manifest.shard-K-of-N.plan.json); pass --prompts FILE");
+  if (hash.empty())
+    throw Error(ErrorKind::Input,
+                dir + ": no shard plan (manifest.shard-K-of-N.plan.json); pass --prompts FILE");
   return lines;
 }
 
@@ -106,7 +119,8 @@ std::vector<json> read_entries(const std::string& path) {
 }
 
 // Classifies each item by its entries; returns the merged manifest's text.
-std::string classify(const std::vector<int>& lines, const std::map<int, std::vector<json>>& entries, MergeSummary& s) {
+std::string classify(const std::vector<int>& lines, const std::map<int, std::vector<json>>& entries,
+                     MergeSummary& s) {
   std::string merged;
   const std::set<int> known(lines.begin(), lines.end());
   for (const auto& [line, list] : entries) {
@@ -125,8 +139,10 @@ std::string classify(const std::vector<int>& lines, const std::map<int, std::vec
       if (e.value("status", "") == "ok" && ok++ == 0) chosen = &e;
     }
     if (ok > 1) ++s.duplicated, s.duplicated_lines.push_back(line);
-    if (ok > 0) ++s.done;
-    else ++s.failed, s.failed_lines.push_back(line);
+    if (ok > 0)
+      ++s.done;
+    else
+      ++s.failed, s.failed_lines.push_back(line);
     merged += chosen->dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   }
   return merged;
@@ -139,12 +155,16 @@ std::string some(const std::vector<int>& v) {
 }
 
 void print_summary(const std::string& dir, const MergeSummary& s) {
-  std::printf("merged %d of %d shard manifests into %s/manifest.jsonl\n", s.shards_found, s.shard_count, dir.c_str());
-  std::printf("items %d, done %d, failed %d, missing %d, duplicated %d, unknown %d\n", s.items, s.done, s.failed,
-              s.missing, s.duplicated, s.unknown);
-  for (int k : s.absent_shards) std::printf("shard %d/%d: no manifest (it never ran)\n", k, s.shard_count);
+  std::printf("merged %d of %d shard manifests into %s/manifest.jsonl\n", s.shards_found,
+              s.shard_count, dir.c_str());
+  std::printf("items %d, done %d, failed %d, missing %d, duplicated %d, unknown %d\n", s.items,
+              s.done, s.failed, s.missing, s.duplicated, s.unknown);
+  for (int k : s.absent_shards)
+    std::printf("shard %d/%d: no manifest (it never ran)\n", k, s.shard_count);
   if (s.missing) std::printf("missing lines:%s\n", some(s.missing_lines).c_str());
-  if (s.failed) std::printf("failed lines (see their \"error\"; rerun that shard with --retry-failed):%s\n", some(s.failed_lines).c_str());
+  if (s.failed)
+    std::printf("failed lines (see their \"error\"; rerun that shard with --retry-failed):%s\n",
+                some(s.failed_lines).c_str());
   if (s.duplicated) std::printf("lines done more than once:%s\n", some(s.duplicated_lines).c_str());
   if (s.unknown) std::printf("lines not in the prompts file:%s\n", some(s.unknown_lines).c_str());
   std::printf("%s\n", s.complete() ? "complete: every item done exactly once" : "INCOMPLETE");
@@ -162,8 +182,11 @@ void write_plan(const std::string& dir, const Shard& shard, const std::string& p
                 const std::vector<BatchItem>& items) {
   json lines = json::array();
   for (const auto& item : items) lines.push_back(item.line);
-  const json plan{{"shard", shard.index}, {"of", shard.count}, {"prompts", prompts_file},
-                  {"items_hash", items_hash(items)}, {"lines", lines}};
+  const json plan{{"shard", shard.index},
+                  {"of", shard.count},
+                  {"prompts", prompts_file},
+                  {"items_hash", items_hash(items)},
+                  {"lines", lines}};
   write_atomically(dir + "/" + plan_name(shard), plan.dump() + "\n");
 }
 
@@ -173,7 +196,8 @@ int run_merge(const std::string& dir, const std::string& prompts_file) {
   std::vector<std::unique_ptr<FolderLock>> locks;  // no shard may run (or start) while merging
   for (int k = 0; k < s.shard_count; ++k) {
     const Shard shard{k, s.shard_count, ""};
-    locks.push_back(std::make_unique<FolderLock>(dir + "/" + manifest_name(shard) + ".lock", dir + ", shard " + shard.text()));
+    locks.push_back(std::make_unique<FolderLock>(dir + "/" + manifest_name(shard) + ".lock",
+                                                 dir + ", shard " + shard.text()));
   }
   locks.push_back(std::make_unique<FolderLock>(dir + "/manifest.jsonl.lock", dir));
   const std::vector<int> lines = expected_lines(dir, s.shard_count, prompts_file);

@@ -11,9 +11,10 @@
 namespace pangu_draw::cli {
 
 struct Shard {
-  int index = 0;        // K, 0..count-1
-  int count = 1;        // N; 1 = the whole file (the unsharded layout: manifest.jsonl)
-  std::string source;   // where it came from: "--shard", "Slurm job array", "Kubernetes Indexed Job", ""
+  int index = 0;  // K, 0..count-1
+  int count = 1;  // N; 1 = the whole file (the unsharded layout: manifest.jsonl)
+  std::string
+      source;  // where it came from: "--shard", "Slurm job array", "Kubernetes Indexed Job", ""
 
   bool sharded() const { return count > 1; }
   std::string text() const { return std::to_string(index) + "/" + std::to_string(count); }

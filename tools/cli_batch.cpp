@@ -98,13 +98,19 @@ CLI::App* add_batch(CLI::App& app, BatchArgs& a) {
   cmd->add_option("--output-dir", a.output_dir, "Folder for the images and manifest.jsonl")
       ->capture_default_str()->group("Batch");
   cmd->add_flag("--retry-failed", a.retry_failed, "Redo items that failed in an earlier run")->group("Batch");
-  cmd->add_option("--shard", a.shard, "K/N: do only shard K of N (0-based; item i goes to shard i mod N), with its "
-                  "own manifest.shard-K-of-N.jsonl. Unset: from SLURM_ARRAY_TASK_ID/_MIN/_COUNT, or "
-                  "JOB_COMPLETION_INDEX and PANGU_DRAW_SHARD_COUNT; 0/1 turns that off")->group("Batch");
-  cmd->add_option("--merge", a.merge_dir, "Join this folder's shard manifests into its manifest.jsonl, print the "
-                  "summary; exit 2 when an item is missing, failed or done twice")->group("Batch");
-  cmd->add_flag("--no-lock", a.no_lock, "Do not lock the output folder and shard (file systems without flock); "
-                "two runs on one shard then draw the same items twice")->group("Batch");
+  cmd->add_option("--shard", a.shard,
+                  "K/N: do only shard K of N (0-based; item i goes to shard i mod N), with its own "
+                  "manifest.shard-K-of-N.jsonl. Unset: from SLURM_ARRAY_TASK_ID/_MIN/_COUNT, or "
+                  "JOB_COMPLETION_INDEX and PANGU_DRAW_SHARD_COUNT; 0/1 turns that off")
+      ->group("Batch");
+  cmd->add_option("--merge", a.merge_dir,
+                  "Join this folder's shard manifests into its manifest.jsonl, print the summary; "
+                  "exit 2 when an item is missing, failed or done twice")
+      ->group("Batch");
+  cmd->add_flag("--no-lock", a.no_lock,
+                "Do not lock the output folder and shard (file systems without flock); two runs "
+                "on one shard then draw the same items twice")
+      ->group("Batch");
   return cmd;
 }
 
@@ -151,7 +157,8 @@ json run_item(const Pipeline& pipe, const Item& item, const BatchArgs& a, bool s
 
 namespace {
 
-std::vector<const Item*> pending(const std::vector<const Item*>& mine, const std::string& manifest, bool retry_failed) {
+std::vector<const Item*> pending(const std::vector<const Item*>& mine, const std::string& manifest,
+                                 bool retry_failed) {
   const auto done = load_manifest(manifest);
   std::vector<const Item*> todo;
   for (const Item* item : mine) {
@@ -161,7 +168,8 @@ std::vector<const Item*> pending(const std::vector<const Item*>& mine, const std
   return todo;
 }
 
-int draw_items(const BatchArgs& a, const std::vector<const Item*>& todo, const std::string& manifest, bool show_progress) {
+int draw_items(const BatchArgs& a, const std::vector<const Item*>& todo,
+               const std::string& manifest, bool show_progress) {
   set_compute_threads(a.defaults.threads);
   Pipeline pipe = Pipeline::load(a.defaults.model_path, a.defaults.load);
   std::signal(SIGINT, on_sigint);
@@ -187,7 +195,8 @@ int draw_items(const BatchArgs& a, const std::vector<const Item*>& todo, const s
 int run_batch(const BatchArgs& args, bool show_progress) {
   if (!args.merge_dir.empty()) return run_merge(args.merge_dir, args.prompts_file);
   if (args.prompts_file.empty() || args.defaults.model_path.empty()) {
-    throw Error(ErrorKind::Usage, "batch needs --model and --prompts FILE (or --merge OUTDIR to join shard manifests)");
+    throw Error(ErrorKind::Usage,
+                "batch needs --model and --prompts FILE (or --merge OUTDIR to join shard manifests)");
   }
   BatchArgs a = args;
   apply_expert_flags(a.defaults.experts, a.defaults.request);
@@ -198,14 +207,19 @@ int run_batch(const BatchArgs& args, bool show_progress) {
   const std::string manifest = a.output_dir + "/" + manifest_name(shard);
   std::unique_ptr<FolderLock> lock;  // before the manifest is read (load_manifest rewrites it)
   if (!a.no_lock) {
-    lock = std::make_unique<FolderLock>(manifest + ".lock", a.output_dir + (shard.sharded() ? ", shard " + shard.text() : ""));
+    const std::string what = a.output_dir + (shard.sharded() ? ", shard " + shard.text() : "");
+    lock = std::make_unique<FolderLock>(manifest + ".lock", what);
   }
   if (shard.sharded()) write_plan(a.output_dir, shard, a.prompts_file, items);
   const auto mine = shard_items(items, shard);
   const auto todo = pending(mine, manifest, a.retry_failed);
   if (show_progress) {
-    if (shard.sharded()) std::fprintf(stderr, "shard %s (from %s) of %zu items: ", shard.text().c_str(), shard.source.c_str(), items.size());
-    std::fprintf(stderr, "%zu items, %zu already done, %zu to do\n", mine.size(), mine.size() - todo.size(), todo.size());
+    if (shard.sharded()) {
+      std::fprintf(stderr, "shard %s (from %s) of %zu items: ", shard.text().c_str(),
+                   shard.source.c_str(), items.size());
+    }
+    std::fprintf(stderr, "%zu items, %zu already done, %zu to do\n", mine.size(),
+                 mine.size() - todo.size(), todo.size());
   }
   if (todo.empty()) return 0;
   return draw_items(a, todo, manifest, show_progress);

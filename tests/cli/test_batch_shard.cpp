@@ -50,9 +50,14 @@ std::set<int> lines_of(const std::string& path) {
   return lines;
 }
 
-std::vector<std::string> batch_args(const std::string& prompts, const std::string& out, int steps = 2) {
-  return {"batch", "--model", PD_TINY_MODEL, "--prompts", prompts, "--output-dir", out,
-          "--steps", std::to_string(steps), "--width", "32", "--height", "32", "--threads", "1", "-q"};
+std::vector<std::string> batch_args(const std::string& prompts, const std::string& out,
+                                    int steps = 2) {
+  return {"batch",     "--model",   PD_TINY_MODEL,
+          "--prompts", prompts,     "--output-dir",
+          out,         "--steps",   std::to_string(steps),
+          "--width",   "32",        "--height",
+          "32",        "--threads", "1",
+          "-q"};
 }
 
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
@@ -110,7 +115,8 @@ TEST(BatchShard, TwoShardsMakeExactlyTheUnshardedRunsItemsAndBytes) {
   auto whole = pt::run_cli(batch_args(prompts, dir + "/whole"), kNoSchedulerEnv);
   ASSERT_EQ(whole.code, 0) << whole.output;
   for (const char* shard : {"0/2", "1/2"}) {
-    auto o = pt::run_cli(with(batch_args(prompts, dir + "/split"), {"--shard", shard}), kNoSchedulerEnv);
+    auto o =
+        pt::run_cli(with(batch_args(prompts, dir + "/split"), {"--shard", shard}), kNoSchedulerEnv);
     ASSERT_EQ(o.code, 0) << shard << ": " << o.output;
   }
   // Item i (in file order) goes to shard i mod 2: lines 1, 4, 7 and lines 2, 6.
@@ -124,7 +130,9 @@ TEST(BatchShard, TwoShardsMakeExactlyTheUnshardedRunsItemsAndBytes) {
   }
   auto merged = pt::run_cli({"batch", "--merge", dir + "/split"});
   ASSERT_EQ(merged.code, 0) << merged.output;
-  EXPECT_NE(merged.output.find("items 5, done 5, failed 0, missing 0, duplicated 0"), std::string::npos) << merged.output;
+  EXPECT_NE(merged.output.find("items 5, done 5, failed 0, missing 0, duplicated 0"),
+            std::string::npos)
+      << merged.output;
   const auto joined = entries(dir + "/split/manifest.jsonl");
   const auto reference = entries(dir + "/whole/manifest.jsonl");
   ASSERT_EQ(joined.size(), reference.size());
@@ -133,7 +141,8 @@ TEST(BatchShard, TwoShardsMakeExactlyTheUnshardedRunsItemsAndBytes) {
     EXPECT_EQ(joined[i]["seed"], reference[i]["seed"]);
   }
   // A shard run again finds its items done.
-  auto again = pt::run_cli(with(batch_args(prompts, dir + "/split"), {"--shard", "1/2"}), kNoSchedulerEnv);
+  auto again =
+      pt::run_cli(with(batch_args(prompts, dir + "/split"), {"--shard", "1/2"}), kNoSchedulerEnv);
   ASSERT_EQ(again.code, 0) << again.output;
   EXPECT_EQ(entries(dir + "/split/manifest.shard-1-of-2.jsonl").size(), 2u);
 }
@@ -141,9 +150,11 @@ TEST(BatchShard, TwoShardsMakeExactlyTheUnshardedRunsItemsAndBytes) {
 TEST(BatchShard, SchedulerVariablesPickTheShard) {
   const auto dir = temp_dir("batch_shard_env");
   const auto prompts = write_prompts(dir);
-  // A Slurm array --array=6-7: task 7 is the second of two (SLURM_ARRAY_TASK_ID need not start at 0).
-  const std::string slurm = "env -u JOB_COMPLETION_INDEX SLURM_ARRAY_TASK_MIN=6 SLURM_ARRAY_TASK_MAX=7 "
-                            "SLURM_ARRAY_TASK_STEP=1 SLURM_ARRAY_TASK_COUNT=2 SLURM_ARRAY_TASK_ID=";
+  // A Slurm array --array=6-7: task 7 is the second of two (SLURM_ARRAY_TASK_ID need not start at
+  // 0).
+  const std::string slurm =
+      "env -u JOB_COMPLETION_INDEX SLURM_ARRAY_TASK_MIN=6 SLURM_ARRAY_TASK_MAX=7 "
+      "SLURM_ARRAY_TASK_STEP=1 SLURM_ARRAY_TASK_COUNT=2 SLURM_ARRAY_TASK_ID=";
   auto o = pt::run_cli(batch_args(prompts, dir + "/slurm"), slurm + "7");
   ASSERT_EQ(o.code, 0) << o.output;
   EXPECT_EQ(lines_of(dir + "/slurm/manifest.shard-1-of-2.jsonl"), (std::set<int>{2, 6}));
@@ -154,10 +165,13 @@ TEST(BatchShard, SchedulerVariablesPickTheShard) {
   EXPECT_NE(o.output.find("shard 0/2 (from the Slurm job array)"), std::string::npos) << o.output;
   EXPECT_EQ(lines_of(dir + "/slurm/manifest.shard-0-of-2.jsonl"), (std::set<int>{1, 4, 7}));
   // Kubernetes Indexed Job: JOB_COMPLETION_INDEX of PANGU_DRAW_SHARD_COUNT.
-  o = pt::run_cli(batch_args(prompts, dir + "/k8s"), "env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=2 PANGU_DRAW_SHARD_COUNT=3");
+  o = pt::run_cli(batch_args(prompts, dir + "/k8s"),
+                  "env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=2 PANGU_DRAW_SHARD_COUNT=3");
   ASSERT_EQ(o.code, 0) << o.output;
-  EXPECT_EQ(lines_of(dir + "/k8s/manifest.shard-2-of-3.jsonl"), (std::set<int>{4}));  // item 2 of 0..4
-  o = pt::run_cli(batch_args(prompts, dir + "/k8s"), "env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=2");
+  EXPECT_EQ(lines_of(dir + "/k8s/manifest.shard-2-of-3.jsonl"),
+            (std::set<int>{4}));  // item 2 of 0..4
+  o = pt::run_cli(batch_args(prompts, dir + "/k8s"),
+                  "env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=2");
   EXPECT_EQ(o.code, 1) << o.output;
   EXPECT_NE(o.output.find("PANGU_DRAW_SHARD_COUNT"), std::string::npos) << o.output;
   // --shard wins over the variables; 0/1 is the whole file in manifest.jsonl.
@@ -169,7 +183,8 @@ TEST(BatchShard, SchedulerVariablesPickTheShard) {
   EXPECT_EQ(o.code, 1) << o.output;
   EXPECT_NE(o.output.find("K must be 0..1"), std::string::npos) << o.output;
   o = pt::run_cli(batch_args(prompts, dir + "/bad"),
-                  "env SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=9 SLURM_ARRAY_TASK_COUNT=3 SLURM_ARRAY_TASK_ID=5");
+                  "env SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=9 SLURM_ARRAY_TASK_COUNT=3 "
+                  "SLURM_ARRAY_TASK_ID=5");
   EXPECT_EQ(o.code, 1) << o.output;
   EXPECT_NE(o.output.find("--shard K/N"), std::string::npos) << o.output;
 }
@@ -183,7 +198,8 @@ TEST(BatchShard, MergeReportsMissingAndDuplicatedItems) {
   // Shard 1 never ran: the plan shard 0 wrote still names its items.
   auto m = pt::run_cli({"batch", "--merge", out});
   EXPECT_EQ(m.code, 2) << m.output;
-  EXPECT_NE(m.output.find("items 5, done 3, failed 0, missing 2, duplicated 0"), std::string::npos) << m.output;
+  EXPECT_NE(m.output.find("items 5, done 3, failed 0, missing 2, duplicated 0"), std::string::npos)
+      << m.output;
   EXPECT_NE(m.output.find("missing lines: 2 6"), std::string::npos) << m.output;
   EXPECT_NE(m.output.find("shard 1/2: no manifest"), std::string::npos) << m.output;
   o = pt::run_cli(with(batch_args(prompts, out), {"--shard", "1/2"}), kNoSchedulerEnv);
@@ -193,10 +209,12 @@ TEST(BatchShard, MergeReportsMissingAndDuplicatedItems) {
   EXPECT_NE(m.output.find("complete: every item done exactly once"), std::string::npos) << m.output;
   // An orphaned second run of shard 1 (as without the lock) appended line 6 again.
   const auto shard1 = entries(out + "/manifest.shard-1-of-2.jsonl");
-  std::ofstream(out + "/manifest.shard-1-of-2.jsonl", std::ios::app) << shard1.back().dump() << "\n";
+  std::ofstream(out + "/manifest.shard-1-of-2.jsonl", std::ios::app)
+      << shard1.back().dump() << "\n";
   m = pt::run_cli({"batch", "--merge", out, "--prompts", prompts});
   EXPECT_EQ(m.code, 2) << m.output;
-  EXPECT_NE(m.output.find("items 5, done 5, failed 0, missing 0, duplicated 1"), std::string::npos) << m.output;
+  EXPECT_NE(m.output.find("items 5, done 5, failed 0, missing 0, duplicated 1"), std::string::npos)
+      << m.output;
   EXPECT_NE(m.output.find("lines done more than once: 6"), std::string::npos) << m.output;
   EXPECT_EQ(entries(out + "/manifest.jsonl").size(), 5u) << "one entry per item, duplicates folded";
   // Nothing to merge is an input error.
@@ -211,12 +229,16 @@ TEST(BatchShard, SecondRunOnALockedFolderRefusesNamingTheHolder) {
   const std::string out = dir + "/out";
   fs::create_directories(out);
   Background first(batch_args(prompts, out, 50));
-  ASSERT_TRUE(wait_for_holder(out + "/manifest.jsonl.lock", first.pid)) << "the first run never took the lock";
+  ASSERT_TRUE(wait_for_holder(out + "/manifest.jsonl.lock", first.pid))
+      << "the first run never took the lock";
   ASSERT_EQ(kill(first.pid, SIGSTOP), 0);  // frozen while holding it: no race with its end
-  ASSERT_TRUE(names_holder(out + "/manifest.jsonl.lock", first.pid)) << "the first run ended before it was stopped";
+  ASSERT_TRUE(names_holder(out + "/manifest.jsonl.lock", first.pid))
+      << "the first run ended before it was stopped";
   auto second = pt::run_cli(batch_args(prompts, out), kNoSchedulerEnv);
   EXPECT_EQ(second.code, 3) << second.output;
-  EXPECT_NE(second.output.find("in use by another pangu-draw batch: pid " + std::to_string(first.pid)), std::string::npos)
+  EXPECT_NE(
+      second.output.find("in use by another pangu-draw batch: pid " + std::to_string(first.pid)),
+      std::string::npos)
       << second.output;
   // Other shards of the folder have locks of their own and may run meanwhile.
   auto other = pt::run_cli(with(batch_args(prompts, out), {"--shard", "1/2"}), kNoSchedulerEnv);
