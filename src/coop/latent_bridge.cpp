@@ -44,10 +44,10 @@ torch::Tensor map_clean_latent(const torch::Tensor& x0, const pipeline::ModelBun
                                const pipeline::ModelBundle& to, const std::vector<int64_t>& to_shape) {
   torch::InferenceMode guard;
   vae::AutoencoderKL dec = from.vae, enc = to.vae;
-  auto image = dec->decode(dec->from_latent(x0).to(from.dtype)).to(torch::kFloat);
+  auto image = dec->decode(dec->from_latent(x0).to(dec->dtype())).to(torch::kFloat);
   const int64_t f = enc->downscale();
   image = resize_image(image, to_shape[2] * f, to_shape[3] * f).clamp(-1.0, 1.0);
-  auto z = enc->to_latent(enc->encode(image.to(to.dtype)).mean).to(torch::kFloat);
+  auto z = enc->to_latent(enc->encode(image.to(enc->dtype())).mean).to(torch::kFloat);
   core::expect_finite(z, "latent bridged from " + from.name + " to " + to.name);
   return z;
 }

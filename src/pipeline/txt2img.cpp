@@ -18,7 +18,7 @@ torch::Tensor decode_latent(const ModelBundle& model, const torch::Tensor& laten
                             int64_t vae_tile) {
   torch::InferenceMode guard;
   vae::AutoencoderKL vae = model.vae;
-  auto z = vae->from_latent(latent.to(model.device)).to(model.dtype);
+  auto z = vae->from_latent(latent.to(model.device)).to(vae->dtype());  // fp32 when upcast
   auto image = vae::decode_tiled(vae, z, vae_tile).to(torch::kCPU, torch::kFloat);
   core::expect_finite(image, "decoded image");
   return image;

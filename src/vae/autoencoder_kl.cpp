@@ -2,6 +2,7 @@
 // mirrors diffusers 0.25 models/autoencoders/autoencoder_kl.py.
 #include "vae/autoencoder_kl.h"
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/tensor_check.h"
@@ -55,11 +56,12 @@ DiagonalGaussian AutoencoderKLImpl::encode(const torch::Tensor& image) {
            "VAE encode: the image must be [B, " << config_.in_channels << ", H, W] with H and W "
                << "positive multiples of " << f << ", got "
                << (image.defined() ? core::shape_str(image.sizes()) : "undefined"));
+  const auto x = image.to(dtype());
   auto moments = encoder->forward(
-      channels_last_ ? image.contiguous(torch::MemoryFormat::ChannelsLast) : image);
+      channels_last_ ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x);
   // moments: [B, 2 * latent, H / f, W / f]
   if (quant_conv) moments = quant_conv->forward(moments);
-  auto parts = moments.chunk(2, 1);
+  auto parts = moments.to(image.scalar_type()).chunk(2, 1);
   return DiagonalGaussian{parts[0], parts[1].clamp(-30.0, 20.0)};
 }
 
@@ -70,11 +72,58 @@ torch::Tensor AutoencoderKLImpl::decode(const torch::Tensor& z) {
            Input,
            "VAE decode: the latent must be [B, " << config_.latent_channels << ", h, w], got "
                << (z.defined() ? core::shape_str(z.sizes()) : "undefined"));
-  auto h = channels_last_ ? z.contiguous(torch::MemoryFormat::ChannelsLast) : z;
-  if (post_quant_conv) h = post_quant_conv->forward(h);
-  auto image = decoder->forward(h).contiguous();  // [B, out, h * f, w * f]
-  core::expect_finite(image, "VAE decode output");
+  const bool half = dtype() == torch::kHalf;
+  if (half && config_.force_upcast) return decode_upcast(z, "the VAE config sets force_upcast");
+  auto image = run_decoder(decoder, post_quant_conv, z);
+  if (half && !torch::isfinite(image).all().item<bool>()) {
+    logger().warn("VAE decode: the float16 decode overflowed (NaN/Inf in the image); decoding "
+                  "again in {}", c10::toString(upcast_dtype(image.device())));
+    return decode_upcast(z, "the float16 decode overflowed");
+  }
+  PD_CHECK(torch::isfinite(image).all().item<bool>(), Runtime,
+           "VAE decode: the image has NaN/Inf values (decoded in " << c10::toString(dtype())
+               << "); the latent or the VAE weights are not finite or far out of range: check "
+                  "the model files and the sampler settings");
   return image;
+}
+
+torch::Tensor AutoencoderKLImpl::run_decoder(Decoder& dec, nn::Conv2d& post,
+                                             const torch::Tensor& z) const {
+  auto h = z.to(dec->conv_in->weight.scalar_type());
+  if (channels_last_) h = h.contiguous(torch::MemoryFormat::ChannelsLast);
+  if (post) h = post->forward(h);
+  return dec->forward(h).contiguous();  // [B, out, h * f, w * f]
+}
+
+torch::Tensor AutoencoderKLImpl::decode_upcast(const torch::Tensor& z, const std::string& why) {
+  const auto device = decoder->conv_in->weight.device();
+  const auto wide = upcast_dtype(device);
+  const nn::ParamOptions p{wide, device, channels_last_};
+  Decoder dec(config_, p);
+  nn::Conv2d post{nullptr};
+  if (post_quant_conv) {
+    post = nn::Conv2d(config_.latent_channels, config_.latent_channels, 1, 1, 0, p);
+  }
+  auto copy = [](torch::nn::Module& to, torch::nn::Module& from) {
+    const auto source = from.named_parameters();
+    for (auto& param : to.named_parameters()) param.value().copy_(source[param.key()]);
+  };
+  copy(*dec, *decoder);
+  if (post) copy(*post, *post_quant_conv);
+  auto image = run_decoder(dec, post, z);
+  PD_CHECK(torch::isfinite(image).all().item<bool>(), Runtime,
+           "VAE decode: the image has NaN/Inf values even decoded in "
+               << c10::toString(wide) << " (upcast from float16 because " << why
+               << "); the latent or the VAE weights are not finite or far out of range: check "
+                  "the model files and the sampler settings");
+  return image;
+}
+
+torch::ScalarType AutoencoderKLImpl::dtype() const { return decoder->conv_in->weight.scalar_type(); }
+
+torch::ScalarType upcast_dtype(const torch::Device& device) {
+  return device.is_cuda() && core::default_dtype(device) == torch::kBFloat16 ? torch::kBFloat16
+                                                                             : torch::kFloat;
 }
 
 torch::Tensor AutoencoderKLImpl::to_latent(const torch::Tensor& z) const {
@@ -101,6 +150,11 @@ AutoencoderKL load_vae(const io::JsonConfig& config, const io::WeightSource& wei
                  c.latent_channels, c.scaling_factor, c.shift_factor);
   // Conv weights built channels-last (use_channels_last then has nothing to move): each weight is
   // reordered as it is copied in from the file.
+  if (dtype == torch::kHalf && c.force_upcast) {
+    dtype = upcast_dtype(device);
+    logger().info("{}: force_upcast: the VAE runs in {} under float16 compute (it overflows in "
+                  "float16)", config.origin(), c10::toString(dtype));
+  }
   AutoencoderKL model(c, nn::ParamOptions{dtype, device, /*channels_last=*/true});
   model->use_channels_last();
   io::load_into(*model, weights, "vae", dtype, device);

@@ -62,6 +62,7 @@ VAEConfig VAEConfig::from_json(const io::JsonConfig& json) {
   c.mid_block_add_attention = json.get_bool("mid_block_add_attention", true);
   c.use_quant_conv = json.get_bool("use_quant_conv", true);
   c.use_post_quant_conv = json.get_bool("use_post_quant_conv", true);
+  c.force_upcast = json.get_bool("force_upcast", true);
   return c;
 }
 

@@ -24,6 +24,9 @@ struct VAEConfig {
   bool mid_block_add_attention = true;
   bool use_quant_conv = true;       // quant_conv after the encoder
   bool use_post_quant_conv = true;  // post_quant_conv before the decoder
+  // diffusers' force_upcast (true when the field is absent, as in diffusers): the VAE overflows
+  // in float16, so under fp16 compute it runs in a wider dtype (see load_vae, decode).
+  bool force_upcast = true;
 
   // Error{Input} naming the file and the field for a missing or mistyped field, an activation
   // other than silu, a block type other than DownEncoderBlock2D / UpDecoderBlock2D, block type
