@@ -56,6 +56,29 @@ int64_t matmul_flops(const c10::IValue& a, const c10::IValue& b) {
   return 2 * batch * x[x.size() - 2] * x.back() * y.back();
 }
 
+// q [.., N, d], k [.., M, d], v [.., M, dv]: q k^T and (scores) v, 2 * batch * N * M * (d + dv).
+int64_t attention_flops(const c10::IValue& q, const c10::IValue& k, const c10::IValue& v) {
+  const auto x = sizes_of(q);
+  const auto y = sizes_of(k);
+  const auto z = sizes_of(v);
+  if (x.size() < 2 || y.size() < 2 || z.size() < 2) return 0;
+  int64_t batch = 1;
+  for (size_t d = 0; d + 2 < x.size(); ++d) batch *= x[d];
+  return 2 * batch * x[x.size() - 2] * y[y.size() - 2] * (x.back() + z.back());
+}
+
+// The fused scaled-dot-product-attention kernels (CPU flash; CUDA flash, memory-efficient,
+// cuDNN). SDPA's math fallback is counted through the bmm calls it makes instead.
+bool is_fused_attention(const char* op) {
+  for (const char* name : {"aten::_scaled_dot_product_flash_attention_for_cpu",
+                           "aten::_scaled_dot_product_flash_attention",
+                           "aten::_scaled_dot_product_efficient_attention",
+                           "aten::_scaled_dot_product_cudnn_attention"}) {
+    if (std::strcmp(op, name) == 0) return true;
+  }
+  return false;
+}
+
 std::unique_ptr<at::ObserverContext> on_call(const at::RecordFunction& fn) {
   g_flops.fetch_add(flops_of_call(fn.name(), fn.inputs()), std::memory_order_relaxed);
   return nullptr;
@@ -71,6 +94,7 @@ int64_t flops_of_call(const char* op, c10::ArrayRef<const c10::IValue> in) {
   if (std::strcmp(op, "aten::addmm") == 0 || std::strcmp(op, "aten::baddbmm") == 0) {
     return in.size() >= 3 ? matmul_flops(in[1], in[2]) : 0;
   }
+  if (is_fused_attention(op)) return in.size() >= 3 ? attention_flops(in[0], in[1], in[2]) : 0;
   return 0;
 }
 

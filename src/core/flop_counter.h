@@ -9,8 +9,8 @@
 
 namespace pangu_draw::core {
 
-// While alive, every aten::convolution, mm, addmm, bmm and baddbmm call adds 2 * multiply-adds
-// to flops(), from its argument shapes. Element-wise ops (norms, softmax, activations) are not
+// While alive, every aten::convolution, mm, addmm, bmm, baddbmm and fused scaled-dot-product
+// attention call adds 2 * multiply-adds to flops(), from its argument shapes. Element-wise ops (norms, softmax, activations) are not
 // counted: they are < 2% of a diffusion UNet's FLOPs and run at memory speed. Not reentrant:
 // one counter at a time per process (Error{Runtime} otherwise).
 class FlopCounter {

@@ -1,5 +1,6 @@
-// attention.h: the one scaled-dot-product attention kernel (query-chunked, bounded memory) and
-// the projection module around it; mirrors diffusers 0.25 models/attention_processor.py Attention.
+// attention.h: the scaled-dot-product attention kernel (LibTorch's fused SDPA; the older
+// query-chunked loop kept for comparison) and the projection module around it; mirrors diffusers
+// 0.25 models/attention_processor.py Attention (AttnProcessor2_0).
 #pragma once
 
 #include <torch/torch.h>
@@ -10,10 +11,20 @@
 
 namespace pangu_draw::nn {
 
-// softmax(q k^T / sqrt(d)) v for q [B, heads, N, d], k/v [B, heads, M, d] -> [B, heads, N, d].
-// Queries are processed in chunks so that at most ~max_score_bytes of scores exist at once.
-torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        int64_t max_score_bytes = int64_t{64} << 20);
+// softmax(q k^T / sqrt(d)) v for q [B, heads, N, d], k/v [B, heads, M, dv] -> [B, heads, N, dv],
+// through at::scaled_dot_product_attention: the fused flash-attention kernel on the CPU (every
+// float dtype; blocks of queries and keys, so no [N, M] score matrix and fp32 accumulation in
+// bf16/fp16), flash / memory-efficient kernels on CUDA. With the environment variable
+// PD_ATTENTION=chunked (read once; for side-by-side measurements) it runs chunked_attention.
+// The result may be a strided view (laid out as [B, N, heads, dv]). Error{Runtime} for shapes
+// that do not fit together.
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
+
+// The same with explicit bmm + in-place softmax, queries in chunks so that at most
+// ~max_score_bytes of scores exist at once (the engine's kernel before the fused one).
+torch::Tensor chunked_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                const torch::Tensor& v,
+                                int64_t max_score_bytes = int64_t{64} << 20);
 
 struct AttentionOptions {
   int64_t query_dim = 0;
