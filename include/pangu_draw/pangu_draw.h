@@ -245,4 +245,10 @@ std::string version();
 /// Names accepted by Request::sampler.
 std::vector<std::string> sampler_names();
 
+/// The LoRA names that a prompt's A1111 tags (<lora:name:w>, <lyco:...>) call, each once, in
+/// order: the host supplies each as a Request::loras entry (weight 0: the tags give it).
+/// generate() merges a request's LoRAs into the loaded model; concurrent requests with another
+/// LoRA set wait for each other (docs/lora.md).
+std::vector<std::string> lora_tag_names(const std::string& prompt);
+
 }  // namespace pangu_draw

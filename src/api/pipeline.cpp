@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "api/edit_request.h"
+#include "api/lora_apply.h"
 #include "api/infotext.h"
 #include "api/request_validate.h"
 #include "core/device.h"
@@ -38,6 +39,7 @@ bool same_file(const std::string& a, const std::string& b) {
 struct Pipeline::Impl {
   std::shared_ptr<const pipeline::ModelBundle> model;
   LoadOptions options;
+  std::shared_ptr<api::LoraState> loras;  // the LoRA set merged into `model` (lora_apply.h)
   // Other models named by experts, loaded once and kept for later requests.
   mutable std::mutex cache_mutex;
   mutable std::map<std::string, std::shared_ptr<const pipeline::ModelBundle>> cache;
@@ -116,6 +118,7 @@ Pipeline Pipeline::load(const std::string& model_path, const LoadOptions& option
     settings.dtype = options.dtype == "auto" ? core::default_dtype(settings.device)
                                              : core::parse_dtype(options.dtype);
     impl->model = pipeline::load_bundle(model_path, settings);
+    impl->loras = std::make_shared<api::LoraState>(impl->model);
     Pipeline p;
     p.impl_ = impl;
     return p;
@@ -165,7 +168,14 @@ Result Pipeline::generate(const Request& asked, const ProgressFn& on_step) const
   api::validate_request(asked, static_cast<int>(model.native_width), static_cast<int>(model.native_height));
   // An edit's output takes the canvas size (the init image plus any outpainting border).
   const Request request = coop::time_decoupled_plan(api::sized_for_edit(asked), model);
-  PreparedRun run = guarded("preparing the run", [&] { return prepare(request, *impl_); });
+  // <lora:name:w> tags leave the text the encoders see (the parameters text keeps them); the
+  // lock keeps the request's LoRA set merged until the run ends (lora_apply.h).
+  std::vector<api::LoraTag> tags;
+  Request encoded = request;
+  if (request.prompt_syntax != "plain") encoded.prompt = api::strip_lora_tags(request.prompt, &tags);
+  auto lora_lock = guarded("merging LoRAs", [&] { return impl_->loras->acquire(request, tags); });
+  PreparedRun run = guarded("preparing the run", [&] { return prepare(encoded, *impl_); });
+  run.prompt = request.prompt;
   Result result;
   const int64_t base_seed = pick_seed(request.seed);
   auto progress = [&](int step, int steps) {

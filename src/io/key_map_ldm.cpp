@@ -138,6 +138,55 @@ std::map<std::string, WeightEntry> map_ldm_unet(const SafetensorsFile& file,
 
 namespace {
 
+// Prefix pairs (diffusers, ldm) of every UNet slot of `lay`; `resnet`: the tail takes kUNetResnet.
+struct SlotPrefix {
+  std::string diffusers, ldm;
+  bool resnet = false;
+};
+
+std::vector<SlotPrefix> unet_slot_prefixes(const LdmUNetLayout& lay) {
+  std::vector<SlotPrefix> out = {{"mid_block.resnets.0.", "middle_block.0.", true},
+                                 {"mid_block.attentions.0.", "middle_block.1.", false},
+                                 {"mid_block.resnets.1.", "middle_block.2.", true}};
+  for (const auto& [ldm, diffusers] : kUNetTop) out.push_back({diffusers, ldm, false});
+  for (size_t i = 1; i < lay.input.size(); ++i) {
+    const LdmBlockSlot& s = lay.input[i];
+    const std::string at = "input_blocks." + std::to_string(i) + ".";
+    if (!s.sampler.empty()) out.push_back({s.sampler, at + "0.op.", false});
+    if (!s.resnet.empty()) out.push_back({s.resnet, at + "0.", true});
+    if (!s.attention.empty()) out.push_back({s.attention, at + "1.", false});
+  }
+  for (size_t i = 0; i < lay.output.size(); ++i) {
+    const LdmBlockSlot& s = lay.output[i];
+    const std::string at = "output_blocks." + std::to_string(i) + ".";
+    out.push_back({s.resnet, at + "0.", true});
+    if (!s.attention.empty()) out.push_back({s.attention, at + "1.", false});
+    if (!s.sampler.empty()) out.push_back({s.sampler, at + std::to_string(s.sampler_sub) + ".", false});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> ldm_unet_name(const std::string& diffusers_name, const LdmUNetLayout& lay) {
+  for (const SlotPrefix& slot : unet_slot_prefixes(lay)) {
+    if (slot.diffusers.empty() || !starts_with(diffusers_name, slot.diffusers)) continue;
+    std::string tail = diffusers_name.substr(slot.diffusers.size());
+    if (slot.resnet) {
+      for (const auto& [ldm, diffusers] : kUNetResnet) {
+        if (starts_with(tail, diffusers)) {
+          tail = ldm + tail.substr(diffusers.size());
+          break;
+        }
+      }
+    }
+    return slot.ldm + tail;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
 const Renames kVAEResnet = {{"nin_shortcut.", "conv_shortcut."}};
 const Renames kVAEAttention = {{"norm.", "group_norm."}, {"q.", "to_q."}, {"k.", "to_k."},
                                {"v.", "to_v."},          {"proj_out.", "to_out.0."}};

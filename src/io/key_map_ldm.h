@@ -5,10 +5,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "io/json_config.h"
+#include "io/ldm_unet_layout.h"
 #include "io/state_dict.h"
 
 namespace pangu_draw::io {
@@ -33,6 +35,11 @@ bool is_ldm_checkpoint(const SafetensorsFile& file);
 std::map<std::string, WeightEntry> map_ldm_unet(const SafetensorsFile& file,
                                                 const std::string& prefix,
                                                 const JsonConfig& config);
+
+// The inverse of map_ldm_unet's renaming for one UNet parameter name: "down_blocks.0.resnets.0.
+// conv1.weight" -> "input_blocks.1.0.in_layers.2.weight" (LoRA files name layers either way);
+// nullopt for a name outside the layout.
+std::optional<std::string> ldm_unet_name(const std::string& diffusers_name, const LdmUNetLayout& layout);
 
 // VAE keys (encoder.down.N.block.M -> encoder.down_blocks.N.resnets.M, mid attention 1x1 convs
 // -> linear layers, decoder.up reversed). `num_blocks` = len(block_out_channels).

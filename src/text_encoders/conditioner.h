@@ -44,6 +44,8 @@ class Conditioner {
   // The negative branch: zeros when the model says so for an empty negative prompt.
   Conditioning encode_negative(const std::string& prompt, int64_t width, int64_t height) const;
   const ConditionerConfig& config() const { return config_; }
+  // The text encoders, in config order (LoRA merging patches their weights in place).
+  const std::vector<CLIPTextModel>& encoders() const { return encoders_; }
 
  private:
   torch::Tensor time_ids(int64_t width, int64_t height) const;
