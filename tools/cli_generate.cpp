@@ -76,7 +76,12 @@ void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required)
                   "Imagen dynamic thresholding: percentile of |x0| per step (e.g. 0.995; 0 = off)")
       ->group("Sampling");
   cmd->add_option("--dynamic-threshold-max", r.dynamic_threshold_max,
-                  "Upper bound of the dynamic threshold (>= 1)")->capture_default_str()->group("Sampling");
+                  "Upper bound of the dynamic threshold (>= 1, in units of the range)")
+      ->capture_default_str()->group("Sampling");
+  cmd->add_option("--dynamic-threshold-range", r.dynamic_threshold_range,
+                  "Data range R the threshold works in: |x0| <= R is never changed "
+                  "(0 = the model's: 1 in pixel space, 4 for VAE latents)")
+      ->capture_default_str()->group("Sampling");
   cmd->add_option("-W,--width", r.width, "Image width (multiple of 8; 0 = model's native size)")
       ->capture_default_str()->group("Sampling");
   cmd->add_option("-H,--height", r.height, "Image height (multiple of 8; 0 = native)")->capture_default_str()->group("Sampling");

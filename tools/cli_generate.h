@@ -13,7 +13,12 @@ struct GenerateArgs {
   std::string output = "output.png";
   bool overwrite = false;
   int threads = 0;               // LibTorch's CPU threads, set by the CLI (the process is ours)
-  LoadOptions load;
+  // The CLI's user names the files, so every model path a request names is trusted.
+  LoadOptions load = [] {
+    LoadOptions o;
+    o.resolve_model = any_model_path;
+    return o;
+  }();
   Request request;               // data only; the files below are read into it by the CLI
   ExpertArgs experts;
   std::string control_image;     // --control-image FILE

@@ -59,7 +59,16 @@ struct LoadOptions {
   /// of a run lives there; seeds give the same noise on every device (CPU generator).
   std::string device = "auto";
   std::string config_dir;       ///< for single-file checkpoints: a diffusers folder with configs
+  /// Which other models a request may name (Expert::model_path, controlnet_path,
+  /// texture_model_path): the host's trust decision, never the request's. Maps a name to the
+  /// file or folder to load, or throws Error{Usage} to refuse it. Empty (the default): requests
+  /// name no other model (the model's own texture UNet still runs). `any_model_path` trusts
+  /// every name as a path (the CLI does: its user names the files).
+  std::function<std::string(const std::string& name)> resolve_model;
 };
+
+/// A LoadOptions::resolve_model that takes every name as a path, as given.
+std::string any_model_path(const std::string& name);
 
 /// A style term of PanGu-Draw's style-guided CFG: eps += scale * (eps(c_style) - eps(c)),
 /// with c_style = the style's prefix + the prompt.
@@ -109,9 +118,9 @@ struct Border {
 
 /// One generation request. Defaults follow diffusers' StableDiffusionPipeline.
 /// A request is data: generate() writes no file and runs no command for it; images and noise
-/// come in as data (the host reads files with read_image / read_tensor below). The only paths
-/// are model references (Expert::model_path, controlnet_path, texture_model_path): models the
-/// host lets a request name, loaded once per Pipeline and kept.
+/// come in as data (the host reads files with read_image / read_tensor below). Model references
+/// (Expert::model_path, controlnet_path, texture_model_path) are names that the host's
+/// LoadOptions::resolve_model turns into files or refuses; loaded once per Pipeline and kept.
 struct Request {
   std::string prompt;
   std::string negative_prompt;
@@ -130,7 +139,10 @@ struct Request {
   float cfg_scale = 7.5f;
   float eta = 0.0f;             ///< DDIM eta
   float dynamic_threshold = 0.0f;      ///< Imagen dynamic thresholding percentile of |x0| (0 = off)
-  float dynamic_threshold_max = 1.0f;  ///< its upper bound s_max (>= 1)
+  float dynamic_threshold_max = 1.0f;  ///< its upper bound s_max (>= 1), in units of the range:
+  /// the data range R thresholding works in: values within [-R, R] are never changed. 0: the
+  /// model's (1 for pixel-space models, 4 for unit-variance VAE latents)
+  float dynamic_threshold_range = 0.0f;
   std::int64_t seed = -1;       ///< -1: pick one; the seed used is returned in Result
   std::string controlnet_path;  ///< optional ControlNet folder (a model the host names)
   Image control_image;          ///< its control image, the output's size

@@ -44,8 +44,18 @@ struct Pipeline::Impl {
   mutable std::mutex cache_mutex;
   mutable std::map<std::string, std::shared_ptr<const pipeline::ModelBundle>> cache;
 
-  std::shared_ptr<const pipeline::ModelBundle> expert_model(const std::string& path) const {
-    if (model->texture && same_file(path, model->texture->path)) return model->texture;
+  // A model name of a request -> the file the host lets it load (LoadOptions::resolve_model).
+  std::string resolve(const std::string& name, const char* what) const {
+    PD_CHECK(options.resolve_model, Usage,
+             "the request names the " << what << " '" << name << "', but this Pipeline lets requests name "
+                                      "no other model: the host sets LoadOptions::resolve_model "
+                                      "(pangu_draw::any_model_path trusts every path, as the CLI does)");
+    return options.resolve_model(name);
+  }
+
+  std::shared_ptr<const pipeline::ModelBundle> expert_model(const std::string& name) const {
+    if (model->texture && same_file(name, model->texture->path)) return model->texture;
+    const std::string path = resolve(name, "model");
     std::lock_guard<std::mutex> lock(cache_mutex);
     auto& slot = cache[path];
     if (!slot) {
@@ -59,7 +69,8 @@ struct Pipeline::Impl {
 
   // ControlNets, loaded once per (path, dtype, device) and shared by every request and expert.
   mutable std::map<std::string, unet::ControlNetModel> controlnets;
-  unet::ControlNetModel controlnet(const std::string& path, const pipeline::ModelBundle& m) const {
+  unet::ControlNetModel controlnet(const std::string& name, const pipeline::ModelBundle& m) const {
+    const std::string path = resolve(name, "ControlNet");
     std::lock_guard<std::mutex> lock(cache_mutex);
     const std::string key = path + "|" + c10::toString(m.dtype) + "|" + m.device.str();
     auto it = controlnets.find(key);
@@ -241,6 +252,8 @@ void set_log_level(const std::string& level) {
 }
 
 std::vector<std::string> sampler_names() { return schedulers::sampler_names(); }
+
+std::string any_model_path(const std::string& name) { return name; }
 
 void set_log_callback(std::function<void(const std::string&, const std::string&)> sink) {
   if (!sink) {

@@ -71,6 +71,9 @@ void validate_request(const Request& r, int native_width, int native_height) {
            "--dynamic-threshold must be in [0, 1] (0 = off), got " << r.dynamic_threshold);
   PD_CHECK(r.dynamic_threshold == 0 || r.dynamic_threshold_max >= 1, Usage,
            "--dynamic-threshold-max must be >= 1, got " << r.dynamic_threshold_max);
+  check_finite(r.dynamic_threshold_range, "--dynamic-threshold-range");
+  PD_CHECK(r.dynamic_threshold_range >= 0, Usage,
+           "--dynamic-threshold-range must be >= 0 (0 = the model's), got " << r.dynamic_threshold_range);
   PD_CHECK(r.prompt.size() <= kMaxPromptBytes && r.negative_prompt.size() <= kMaxPromptBytes,
            Usage, "prompts are limited to " << kMaxPromptBytes << " bytes; the model reads only "
                                             "the first 75 tokens anyway");

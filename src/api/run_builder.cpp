@@ -173,6 +173,7 @@ coop::CoopSettings run_settings(const Request& r) {
   run.vae_tile = r.vae_tile;
   run.dynamic_threshold = r.dynamic_threshold;
   run.dynamic_threshold_max = r.dynamic_threshold_max;
+  run.dynamic_threshold_range = r.dynamic_threshold_range;
   return run;
 }
 

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/tensor_check.h"
+#include "guidance/cfg.h"
 
 namespace pangu_draw::coop {
 
@@ -37,6 +38,21 @@ torch::Tensor hand_over_noise(const std::vector<int64_t>& shape, int64_t seed, i
   return pipeline::seeded_noise(shape, offset_seed(seed, 1000003ull * static_cast<uint64_t>(i + 1)));
 }
 
+namespace {
+
+// The plan's x̂0 post-processing (dynamic thresholding) around one expert's denoiser, in the
+// units of that expert's data range.
+schedulers::Denoiser post_processed(schedulers::Denoiser inner, const Expert& expert,
+                                    const schedulers::NoiseScheduleConfig& schedule,
+                                    const CoopSettings& settings) {
+  double range = settings.dynamic_threshold_range;
+  if (range <= 0) range = expert.model->vae ? guidance::kLatentDataRange : 1.0;
+  return pipeline::with_dynamic_threshold(std::move(inner), schedule, settings.dynamic_threshold,
+                                          settings.dynamic_threshold_max, range);
+}
+
+}  // namespace
+
 torch::Tensor hand_over(const torch::Tensor& x_vp, const Expert& from, const Expert& to,
                         const schedulers::Sampler& sampler, int i, const CoopSettings& settings) {
   if (settings.naive_latent_resize) {
@@ -46,8 +62,10 @@ torch::Tensor hand_over(const torch::Tensor& x_vp, const Expert& from, const Exp
   }
   const schedulers::StepInfo info = sampler.step_info(i);
   const double ab = info.alpha_bar;
-  // The outgoing expert's own prediction, in its own space and prediction type.
-  auto eps = schedulers::NoiseSchedule(from.model->scheduler).to_eps(from.denoiser(x_vp, info), x_vp, ab);
+  // The outgoing expert's own prediction at this step's state (one extra call of its model), in
+  // its own space and prediction type, post-processed as its steps were.
+  auto own = post_processed(from.denoiser, from, from.model->scheduler, settings);
+  auto eps = schedulers::NoiseSchedule(from.model->scheduler).to_eps(own(x_vp, info), x_vp, ab);
   auto x0 = map_clean_latent(x0_from_eps(eps, x_vp, ab), *from.model, *to.model, to.latent_shape);
   auto noise = hand_over_noise(to.latent_shape, settings.seed, i).to(x0.device());
   return noised(x0, noise, ab);
@@ -144,9 +162,8 @@ pipeline::Generated run_experts(const std::vector<Expert>& planned, const CoopSe
       sampler = schedulers::make_sampler(settings.sampler, run_schedule, options);
       x = sampler->from_vp(x_vp, stage.first);
     }
-    auto denoiser = pipeline::with_dynamic_threshold(
-        make_fused_denoiser(experts, host, run_schedule, settings.seed), run_schedule,
-        settings.dynamic_threshold, settings.dynamic_threshold_max);
+    auto denoiser = post_processed(make_fused_denoiser(experts, host, run_schedule, settings.seed),
+                                   host, run_schedule, settings);
     x = run_stage(*sampler, std::move(x), denoiser, stage, edit ? &*edit : nullptr);
   }
   const Expert& final_host = experts[stages.back().host];

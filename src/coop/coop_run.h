@@ -41,6 +41,8 @@ struct CoopSettings {
   // pipeline::with_dynamic_threshold. Part of the plan, so every run kind gets it.
   double dynamic_threshold = 0.0;
   double dynamic_threshold_max = 1.0;
+  double dynamic_threshold_range = 0.0;  // its data range R; 0: 1 in pixel space, else
+                                         // guidance::kLatentDataRange (per host expert)
   // Image editing (img2img / inpainting, coop/edit_run.h); inactive: text-to-image.
   EditSettings edit;
 };

@@ -30,17 +30,19 @@ torch::Tensor combine(const torch::Tensor& batched, const BranchPlan& plan,
   return out;
 }
 
-torch::Tensor dynamic_threshold(const torch::Tensor& x0, double percentile, double max_value) {
+torch::Tensor dynamic_threshold(const torch::Tensor& x0, double percentile, double max_value,
+                                double data_range) {
   PD_CHECK(percentile > 0.0 && percentile <= 1.0, Usage,
            "dynamic threshold percentile must be in (0, 1], got " << percentile);
   PD_CHECK(max_value >= 1.0, Usage, "dynamic threshold max must be >= 1, got " << max_value);
+  PD_CHECK(data_range > 0.0, Usage, "dynamic threshold data range must be > 0, got " << data_range);
   const auto batch = x0.size(0);
-  auto flat = x0.reshape({batch, -1}).abs().to(torch::kFloat);
+  auto flat = x0.reshape({batch, -1}).abs().to(torch::kFloat) / data_range;
   auto s = torch::quantile(flat, percentile, /*dim=*/1).clamp(1.0, max_value);  // [B]
   std::vector<int64_t> shape(static_cast<size_t>(x0.dim()), 1);
   shape[0] = batch;
-  s = s.reshape(shape).to(x0.scalar_type());
-  return torch::max(torch::min(x0, s), -s) / s;
+  s = (s * data_range).reshape(shape).to(x0.scalar_type());  // in x0's units
+  return torch::max(torch::min(x0, s), -s) * (data_range / s);
 }
 
 }  // namespace pangu_draw::guidance

@@ -29,9 +29,16 @@ BranchPlan plan_branches(const GuidanceScales& scales);
 torch::Tensor combine(const torch::Tensor& batched, const BranchPlan& plan,
                       const GuidanceScales& scales);
 
-// Imagen's dynamic thresholding: per sample s = max(quantile(|x0|, percentile), 1) clamped to
-// max_value; x0 -> clamp(x0, -s, s) / s.
+// Imagen's dynamic thresholding, measured in units of the data range R (diffusers' thresholding
+// is R = 1: pixel data in [-1, 1]): u = x0 / R; per sample s = quantile(|u|, percentile) clamped
+// to [1, max_value]; x0 -> R * clamp(u, -s, s) / s. So values within [-R, R] are never touched.
 torch::Tensor dynamic_threshold(const torch::Tensor& x0, double percentile = 0.995,
-                                double max_value = 1.0);
+                                double max_value = 1.0, double data_range = 1.0);
+
+// The data range R of VAE latents, which the VAE's scaling factor brings to unit variance: +-4
+// holds nearly all their values (a normal variable exceeds it with probability 6e-5), as +-1
+// holds pixels. Latent models use it unless the request sets its own
+// (Request::dynamic_threshold_range).
+constexpr double kLatentDataRange = 4.0;
 
 }  // namespace pangu_draw::guidance

@@ -89,16 +89,17 @@ schedulers::Denoiser make_denoiser(std::shared_ptr<const ModelBundle> model,
 
 schedulers::Denoiser with_dynamic_threshold(schedulers::Denoiser inner,
                                             const schedulers::NoiseScheduleConfig& schedule,
-                                            double percentile, double max_value) {
+                                            double percentile, double max_value,
+                                            double data_range) {
   if (percentile <= 0) return inner;
   PD_CHECK(percentile <= 1.0 && max_value >= 1.0, Usage,
            "--dynamic-threshold must be in (0, 1] and --dynamic-threshold-max >= 1");
   schedulers::NoiseSchedule math(schedule);
-  return [inner = std::move(inner), math, percentile, max_value](
+  return [inner = std::move(inner), math, percentile, max_value, data_range](
              const torch::Tensor& x, const schedulers::StepInfo& step) {
     const double ab = step.alpha_bar;
     auto out = inner(x, step);
-    auto x0 = guidance::dynamic_threshold(math.to_x0(out, x, ab), percentile, max_value);
+    auto x0 = guidance::dynamic_threshold(math.to_x0(out, x, ab), percentile, max_value, data_range);
     auto eps = (x - std::sqrt(ab) * x0) / std::sqrt(1.0 - ab);
     return math.model_output(x0, eps, ab);
   };

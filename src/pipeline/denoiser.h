@@ -37,9 +37,11 @@ schedulers::Denoiser make_denoiser(std::shared_ptr<const ModelBundle> model,
 
 // Imagen's dynamic thresholding on every step's x0 prediction: the output is converted to x̂0
 // (by the schedule's prediction type), clamped to the per-sample `percentile` of |x̂0| (at least
-// 1, at most `max_value`) and rescaled, then converted back. percentile <= 0 returns `inner`.
+// 1, at most `max_value`, in units of `data_range`: guidance::dynamic_threshold) and rescaled,
+// then converted back. percentile <= 0 returns `inner`.
 schedulers::Denoiser with_dynamic_threshold(schedulers::Denoiser inner,
                                             const schedulers::NoiseScheduleConfig& schedule,
-                                            double percentile, double max_value);
+                                            double percentile, double max_value,
+                                            double data_range = 1.0);
 
 }  // namespace pangu_draw::pipeline

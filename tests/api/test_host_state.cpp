@@ -29,7 +29,7 @@ TEST(HostState, ThreadCountAndSignalsAreTheHostsAfterLoadAndGenerate) {
   struct sigaction before_pipe {}, before_int {}, after_pipe {}, after_int {};
   sigaction(SIGPIPE, nullptr, &before_pipe);
   sigaction(SIGINT, nullptr, &before_int);
-  auto pipe = pangu_draw::Pipeline::load(pt::model_dir("sd1"));
+  auto pipe = pangu_draw::Pipeline::load(pt::model_dir("sd1"), pt::trusting());
   auto result = pipe.generate(small_request());
   ASSERT_EQ(result.images.size(), 1u);
   EXPECT_EQ(at::get_num_threads(), 1) << "the library changed the host's thread count";
@@ -48,7 +48,7 @@ TEST(HostState, LogLinesGoToTheHostsCallback) {
     lines.emplace_back(level, message);
   });
   testing::internal::CaptureStderr();
-  auto pipe = pangu_draw::Pipeline::load(pt::model_dir("sd1"));
+  auto pipe = pangu_draw::Pipeline::load(pt::model_dir("sd1"), pt::trusting());
   const std::string stderr_text = testing::internal::GetCapturedStderr();
   pangu_draw::set_log_callback({});
   ASSERT_FALSE(lines.empty());
@@ -58,7 +58,7 @@ TEST(HostState, LogLinesGoToTheHostsCallback) {
 }
 
 TEST(HostState, DataOnlyRequestsRefuseMalformedData) {
-  auto pipe = pangu_draw::Pipeline::load(pt::model_dir("sd1"));
+  auto pipe = pangu_draw::Pipeline::load(pt::model_dir("sd1"), pt::trusting());
   auto r = small_request();
   r.init_noise.shape = {1, 4, 8, 8};
   r.init_noise.data.assign(10, 0.0f);  // not 256 values
@@ -73,4 +73,33 @@ TEST(HostState, DataOnlyRequestsRefuseMalformedData) {
   r.controlnet_path = pt::model_dir("sd1") + "/controlnet";
   r.control_image.width = r.control_image.height = 8;  // no pixels
   EXPECT_THROW(pipe.generate(r), pangu_draw::Error);
+}
+
+// A request names other models only through the host's LoadOptions::resolve_model: by default
+// every name is refused before anything is read, and a host's resolver sees each name.
+TEST(HostState, RequestsNameOtherModelsOnlyThroughTheHostsResolver) {
+  auto r = small_request();
+  r.controlnet_path = pt::model_dir("sd1") + "/controlnet";
+  r.width = r.height = 32;
+  r.control_image.width = r.control_image.height = 32;
+  r.control_image.rgb.assign(32 * 32 * 3, 0);
+  pangu_draw::Request t = small_request();
+  t.texture_model_path = "/etc/passwd";
+  for (const auto& req : {r, t}) {
+    try {
+      pangu_draw::Pipeline::load(pt::model_dir("sd1")).generate(req);
+      FAIL() << "a model path was accepted without a resolver";
+    } catch (const pangu_draw::Error& e) {
+      EXPECT_EQ(e.kind, pangu_draw::ErrorKind::Usage);
+      EXPECT_NE(std::string(e.what()).find("LoadOptions::resolve_model"), std::string::npos) << e.what();
+    }
+  }
+  std::vector<std::string> asked;
+  pangu_draw::LoadOptions options;
+  options.resolve_model = [&](const std::string& name) -> std::string {
+    asked.push_back(name);
+    throw pangu_draw::Error(pangu_draw::ErrorKind::Usage, "not on the allow list: " + name);
+  };
+  EXPECT_THROW(pangu_draw::Pipeline::load(pt::model_dir("sd1"), options).generate(t), pangu_draw::Error);
+  EXPECT_EQ(asked, std::vector<std::string>{"/etc/passwd"});
 }

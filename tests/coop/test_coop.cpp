@@ -70,7 +70,7 @@ std::string model_with_unet(const std::string& set, const std::string& unet_fold
 }  // namespace
 
 TEST(Coop, OneExpertIsBitIdenticalToThePlainPipeline) {
-  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto pipe = Pipeline::load(pt::model_dir(set_a()), pt::trusting());
   for (const char* sampler : {"euler", "dpmpp_2m", "heun"}) {
     auto r = base_request(sampler);
     auto plain = latent_of(pipe, r);
@@ -80,7 +80,7 @@ TEST(Coop, OneExpertIsBitIdenticalToThePlainPipeline) {
 }
 
 TEST(Coop, TwoIdenticalExpertsAtHalfWeightEqualOne) {
-  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto pipe = Pipeline::load(pt::model_dir(set_a()), pt::trusting());
   auto r = base_request("dpmpp_2m");
   auto plain = latent_of(pipe, r);
   pangu_draw::Expert half;
@@ -91,7 +91,7 @@ TEST(Coop, TwoIdenticalExpertsAtHalfWeightEqualOne) {
 
 TEST(TimeDecoupled, TwoCopiesOfOneModelGiveTheSingleModelRun) {
   for (const auto& set : pt::fixture_sets()) {
-    auto pipe = Pipeline::load(pt::model_dir(set));
+    auto pipe = Pipeline::load(pt::model_dir(set), pt::trusting());
     auto r = base_request("dpmpp_2m");  // multistep: the history must survive the hand-over
     auto plain = latent_of(pipe, r);
     pangu_draw::Expert structure, texture;
@@ -109,7 +109,7 @@ TEST(TimeDecoupled, TwoCopiesOfOneModelGiveTheSingleModelRun) {
 // custom styles and a ControlNet on both generators. (Dynamic thresholding used to be dropped in
 // every expert run: 22x off.)
 TEST(TimeDecoupled, SameModelAsTextureGeneratorEqualsThePlainRunForEveryFeature) {
-  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto pipe = Pipeline::load(pt::model_dir(set_a()), pt::trusting());
   const auto all = pt::cases(set_a());
   std::vector<std::pair<std::string, Request>> runs;
   for (const char* sampler : {"euler", "euler_a", "lcm", "ddim"}) runs.emplace_back(sampler, base_request(sampler));
@@ -150,8 +150,8 @@ TEST(TimeDecoupled, PlanDeclaredInModelIndexEqualsTheExplicitTwoModelRun) {
   const nlohmann::json plan = {{"texture_unet", "unet_texture"}, {"switch_t", 500}};
   const std::string planned_dir = model_with_unet(set_a(), "unet_texture", 0.9, plan);
   const std::string texture_dir = model_with_unet(set_a(), "unet", 0.9, nullptr);
-  auto planned = Pipeline::load(planned_dir);
-  auto plain = Pipeline::load(pt::model_dir(set_a()));
+  auto planned = Pipeline::load(planned_dir, pt::trusting());
+  auto plain = Pipeline::load(pt::model_dir(set_a()), pt::trusting());
   auto r = base_request("dpmpp_2m");
   const auto by_plan = latent_of(planned, r);
   pangu_draw::Expert structure, texture;
@@ -188,7 +188,7 @@ TEST(TimeDecoupled, ControlNetOfTheRequestGuidesBothGeneratorsOfThePlan) {
     const nlohmann::json plan = {{"texture_unet", "unet_texture"}, {"switch_t", 500}};
     const std::string planned_dir = model_with_unet(set_a(), "unet_texture", 0.9, plan);
     const std::string texture_dir = model_with_unet(set_a(), "unet", 0.9, nullptr);
-    auto planned = Pipeline::load(planned_dir);
+    auto planned = Pipeline::load(planned_dir, pt::trusting());
     auto r = base_request("euler");
     const auto without = latent_of(planned, r);
     r.controlnet_path = root + c.at("controlnet").get<std::string>();
@@ -206,7 +206,7 @@ TEST(TimeDecoupled, ControlNetOfTheRequestGuidesBothGeneratorsOfThePlan) {
     }
     Request explicit_r = base_request("euler");
     explicit_r.experts = {structure, texture};
-    EXPECT_TRUE(torch::equal(with, latent_of(Pipeline::load(pt::model_dir(set_a())), explicit_r)));
+    EXPECT_TRUE(torch::equal(with, latent_of(Pipeline::load(pt::model_dir(set_a()), pt::trusting()), explicit_r)));
     explicit_r.controlnet_path = r.controlnet_path;
     explicit_r.control_image = r.control_image;
     EXPECT_THROW(latent_of(planned, explicit_r), pangu_draw::Error);
@@ -217,9 +217,9 @@ TEST(TimeDecoupled, ControlNetOfTheRequestGuidesBothGeneratorsOfThePlan) {
 
 TEST(TimeDecoupled, BadPlanInModelIndexIsAnInputError) {
   const nlohmann::json plan = {{"texture_unet", "unet_texture"}, {"switch_t", 5000}};
-  EXPECT_THROW(Pipeline::load(model_with_unet(set_a(), "unet_texture", 1.0, plan)), pangu_draw::Error);
+  EXPECT_THROW(Pipeline::load(model_with_unet(set_a(), "unet_texture", 1.0, plan), pt::trusting()), pangu_draw::Error);
   const nlohmann::json missing = {{"texture_unet", "no_such_unet"}, {"switch_t", 500}};
-  EXPECT_THROW(Pipeline::load(model_with_unet(set_a(), "unet_texture", 1.0, missing)), pangu_draw::Error);
+  EXPECT_THROW(Pipeline::load(model_with_unet(set_a(), "unet_texture", 1.0, missing), pt::trusting()), pangu_draw::Error);
 }
 
 TEST(LatentBridge, FormulasMatchAnIndependentComputation) {
@@ -273,7 +273,7 @@ TEST(LatentBridge, HandOverBetweenDifferentVAEsIsDecodeEncodeRenoise) {
 }
 
 TEST(TimeDecoupled, HandOverBetweenModelsWithDifferentVAEsRuns) {
-  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto pipe = Pipeline::load(pt::model_dir(set_a()), pt::trusting());
   auto r = base_request("euler");
   pangu_draw::Expert structure, texture;
   structure.to_t = 500;
@@ -286,7 +286,7 @@ TEST(TimeDecoupled, HandOverBetweenModelsWithDifferentVAEsRuns) {
 }
 
 TEST(Coop, LowToHighResolutionPlanRunsWithBothBridges) {
-  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto pipe = Pipeline::load(pt::model_dir(set_a()), pt::trusting());
   for (bool naive : {false, true}) {
     auto r = base_request("euler");
     r.width = r.height = 64;
@@ -307,7 +307,7 @@ TEST(Coop, LowToHighResolutionPlanRunsWithBothBridges) {
 }
 
 TEST(Coop, TwoModelsWithDifferentLatentSpacesFuseEveryStep) {
-  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto pipe = Pipeline::load(pt::model_dir(set_a()), pt::trusting());
   auto r = base_request("euler");
   pangu_draw::Expert a, b;
   a.weight = 0.5f;
@@ -324,7 +324,7 @@ TEST(Coop, MultiControlExpertsEachWithItsOwnControlNet) {
   for (const auto& c : all.at("sampling_cases")) {
     if (!c.contains("controlnet")) continue;
     const std::string root = pt::fixtures_root() + "/" + set_a() + "/";
-    auto pipe = Pipeline::load(pt::model_dir(set_a()));
+    auto pipe = Pipeline::load(pt::model_dir(set_a()), pt::trusting());
     auto r = base_request("euler");
     pangu_draw::Expert edge, layout;
     edge.controlnet_path = layout.controlnet_path = root + c.at("controlnet").get<std::string>();
@@ -342,7 +342,7 @@ TEST(Coop, MultiControlExpertsEachWithItsOwnControlNet) {
 }
 
 TEST(Coop, AGapInTheExpertsTimeRangesIsAUsageError) {
-  auto pipe = Pipeline::load(pt::model_dir(set_a()));
+  auto pipe = Pipeline::load(pt::model_dir(set_a()), pt::trusting());
   auto r = base_request("euler");
   pangu_draw::Expert early;
   early.to_t = 500;

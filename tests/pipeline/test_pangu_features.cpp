@@ -84,7 +84,7 @@ TEST(StyleCFG, BatchedPredictionEqualsTheFormulaOverSeparateCalls) {
 
 TEST(StyleCFG, ZeroStyleScaleReproducesPlainCFGExactly) {
   const auto set = pt::fixture_sets().front();
-  auto pipe = Pipeline::load(pt::model_dir(set));
+  auto pipe = Pipeline::load(pt::model_dir(set), pt::trusting());
   auto r = request("a red cube");
   auto plain = latent_of(pipe, r);
   r.styles = {{"ink painting, ", 0.0f}};
@@ -96,7 +96,7 @@ TEST(StyleCFG, ZeroStyleScaleReproducesPlainCFGExactly) {
 TEST(StyleCFG, NamedStylesComeFromStylesJsonAndUnknownNamesListThem) {
   const auto set = pt::fixture_sets().front();
   const auto dir = model_with_styles(set);
-  auto pipe = Pipeline::load(dir);
+  auto pipe = Pipeline::load(dir, pt::trusting());
   auto r = request("a red cube");
   r.styles = {{"aesthetic", 4.0f}, {"anime", 2.0f}};
   auto named = latent_of(pipe, r);
@@ -116,7 +116,7 @@ TEST(StyleCFG, NamedStylesComeFromStylesJsonAndUnknownNamesListThem) {
 
 TEST(SizeBuckets, UnsupportedSizeListsTheSupportedOnes) {
   for (const auto& set : bucket_sets()) {
-    auto pipe = Pipeline::load(pt::model_dir(set));
+    auto pipe = Pipeline::load(pt::model_dir(set), pt::trusting());
     auto r = request("a red cube");
     r.width = 56;
     r.height = 64;
@@ -131,7 +131,7 @@ TEST(SizeBuckets, UnsupportedSizeListsTheSupportedOnes) {
 
 TEST(Bilingual, ChineseEnglishAndMixedPromptsGiveDistinctFiniteImages) {
   for (const auto& set : bucket_sets()) {
-    auto pipe = Pipeline::load(pt::model_dir(set));
+    auto pipe = Pipeline::load(pt::model_dir(set), pt::trusting());
     auto zh = latent_of(pipe, request("一只可爱的熊猫在竹林里吃竹子"));
     auto en = latent_of(pipe, request("a cute panda eating bamboo"));
     auto mixed = latent_of(pipe, request("赛博朋克风格的城市夜景, neon lights, 4K"));

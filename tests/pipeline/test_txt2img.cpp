@@ -41,7 +41,7 @@ class SamplingParity : public ::testing::TestWithParam<pt::SamplingCase> {};
 
 TEST_P(SamplingParity, MatchesReference) {
   const auto& c = GetParam();
-  auto pipe = Pipeline::load(pt::model_dir(c.set));
+  auto pipe = Pipeline::load(pt::model_dir(c.set), pt::trusting());
   expect_matches_reference(run_case(pipe, c, pt::temp_dir("t2i")), c);
 }
 
@@ -61,7 +61,7 @@ TEST(SamplingParity, SingleFileCheckpointGivesTheFolderNumbers) {
     if (!fs::exists(single) || !c.controlnet.empty()) continue;
     pangu_draw::LoadOptions options;
     options.config_dir = pt::model_dir(c.set);
-    auto pipe = Pipeline::load(single, options);
+    auto pipe = Pipeline::load(single, pt::trusting(options));
     expect_matches_reference(run_case(pipe, c, pt::temp_dir("t2i_single")), c);
     ++checked;
   }
@@ -70,7 +70,7 @@ TEST(SamplingParity, SingleFileCheckpointGivesTheFolderNumbers) {
 
 TEST(Determinism, SameSeedSameImageDifferentSeedDifferentImage) {
   const auto set = pt::fixture_sets().front();
-  auto pipe = Pipeline::load(pt::model_dir(set));
+  auto pipe = Pipeline::load(pt::model_dir(set), pt::trusting());
   pangu_draw::Request r;
   r.prompt = "a red circle";
   r.steps = 3;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "io/safetensors.h"
+#include "pangu_draw/pangu_draw.h"
 
 namespace pangu_draw::testing {
 
@@ -43,6 +44,13 @@ class Reference {
                                     double rel_tol, const std::string& what);
 #define PD_EXPECT_CLOSE(actual, expected, rel_tol, what) \
   EXPECT_TRUE(::pangu_draw::testing::close_to((actual), (expected), (rel_tol), (what)))
+
+// `options` of a host that trusts every model path its requests name (the tests' own files:
+// LoadOptions::resolve_model).
+inline pangu_draw::LoadOptions trusting(pangu_draw::LoadOptions options = {}) {
+  options.resolve_model = [](const std::string& name) { return name; };
+  return options;
+}
 
 // A fresh temporary directory under $TMPDIR, removed by the caller or left for inspection.
 std::string temp_dir(const std::string& tag);

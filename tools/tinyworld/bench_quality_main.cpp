@@ -103,6 +103,7 @@ struct Adherence {
 
 int run(const Args& a) {
   pangu_draw::LoadOptions load;
+  load.resolve_model = pangu_draw::any_model_path;  // --controlnet names a file of our user
   pangu_draw::set_compute_threads(a.threads);  // the process is ours
   const auto pipe = pangu_draw::Pipeline::load(a.model, load);
   tw::BenchOptions opts = a.bench;
