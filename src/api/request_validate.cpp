@@ -75,8 +75,20 @@ void validate_request(const Request& r, int native_width, int native_height) {
   PD_CHECK(r.dynamic_threshold_range >= 0, Usage,
            "--dynamic-threshold-range must be >= 0 (0 = the model's), got " << r.dynamic_threshold_range);
   PD_CHECK(r.prompt.size() <= kMaxPromptBytes && r.negative_prompt.size() <= kMaxPromptBytes,
-           Usage, "prompts are limited to " << kMaxPromptBytes << " bytes; the model reads only "
-                                            "the first 75 tokens anyway");
+           Usage, "prompts are limited to " << kMaxPromptBytes << " bytes");
+  PD_CHECK(r.prompt_syntax == "a1111" || r.prompt_syntax == "plain", Usage,
+           "--prompt-syntax must be a1111 (weights, BREAK, long prompts) or plain, got '"
+               << r.prompt_syntax << "'");
+  PD_CHECK(r.clip_skip >= 0 && r.clip_skip <= 12, Usage,
+           "--clip-skip must be between 0 (the model's own) and 12, got " << r.clip_skip);
+  for (size_t i = 0; i < r.embeddings.size(); ++i) {
+    PD_CHECK(!r.embeddings[i].name.empty() && r.embeddings[i].safetensors, Usage,
+             "every embedding needs a name and its file's bytes");
+    for (size_t j = 0; j < i; ++j) {
+      PD_CHECK(r.embeddings[j].name != r.embeddings[i].name, Usage,
+               "embedding '" << r.embeddings[i].name << "' is given twice");
+    }
+  }
   // --sampler: our name or A1111's ("DPM++ 2M Karras"); --schedule: ours or an A1111 label
   (void)schedulers::checked_sampler(r.sampler, r.schedule);
   PD_CHECK(r.controlnet_path.empty() == r.control_image.rgb.empty(), Usage,

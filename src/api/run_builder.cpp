@@ -22,6 +22,17 @@ bool is_style_name(const std::string& s) {
   return true;
 }
 
+// The request's prompt syntax, clip skip and embeddings for one model (docs/prompts.md).
+text_encoders::PromptOptions prompt_options(const Request& r, const pipeline::ModelBundle& m) {
+  text_encoders::PromptOptions o;
+  o.syntax = text_encoders::parse_prompt_syntax(r.prompt_syntax);
+  o.clip_skip = r.clip_skip;
+  std::vector<text_encoders::EmbeddingFile> files;
+  for (const auto& e : r.embeddings) files.push_back({e.name, e.safetensors});
+  o.embeddings = m.conditioner->read_embeddings(files);
+  return o;
+}
+
 torch::Tensor control_hint(const Image& img, int64_t width, int64_t height) {
   PD_CHECK(img.width > 0 && img.height > 0 && img.rgb.size() == size_t(img.width) * img.height * 3,
            Usage, "the control image is empty or its pixels do not match its " << img.width << "x"
@@ -146,7 +157,8 @@ std::vector<coop::Expert> build_experts(const Request& r, const std::string& pro
     guidance::GuidanceScales scales{spec.cfg_scale >= 0 ? spec.cfg_scale : r.cfg_scale, {}};
     std::vector<std::string> style_prompts;
     resolve_styles(r, prompt, *m, style_prompts, scales.styles, model.get());
-    auto cond = pipeline::guided_conditioning(*m, prompt, r.negative_prompt, style_prompts, scales, w, h);
+    auto cond = pipeline::guided_conditioning(*m, prompt, r.negative_prompt, style_prompts, scales,
+                                              w, h, prompt_options(r, *m));
     coop::Expert e;
     e.model = m;
     e.denoiser = pipeline::make_denoiser(

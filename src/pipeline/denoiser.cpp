@@ -2,6 +2,7 @@
 // one batched UNet call per step, dynamic thresholding.
 #include "pipeline/denoiser.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -13,24 +14,31 @@ GuidedConditioning guided_conditioning(const ModelBundle& model, const std::stri
                                        const std::string& negative,
                                        const std::vector<std::string>& style_prompts,
                                        const guidance::GuidanceScales& scales, int64_t width,
-                                       int64_t height) {
+                                       int64_t height, const text_encoders::PromptOptions& opts) {
   const auto& cond = *model.conditioner;
   GuidedConditioning g;
   g.scales = scales;
   g.plan = guidance::plan_branches(scales);
   PD_CHECK(static_cast<int>(style_prompts.size()) == g.plan.styles, Runtime,
            "style prompts and style scales differ in number");
+  if (opts.syntax == text_encoders::PromptSyntax::Plain && !opts.embeddings.empty()) {
+    logger().warn("--prompt-syntax plain reads no embeddings: the {} given are not used",
+                  opts.embeddings.size());
+  }
   std::vector<text_encoders::Conditioning> parts;
-  if (g.plan.uncond) parts.push_back(cond.encode_negative(negative, width, height));
+  if (g.plan.uncond) parts.push_back(cond.encode_negative(negative, width, height, opts));
   text_encoders::PromptStats stats;
-  parts.push_back(cond.encode(prompt, width, height, &stats));
+  parts.push_back(cond.encode(prompt, width, height, &stats, opts));
   if (stats.unknown > 0) {
     logger().warn("{} of {} prompt tokens are unknown to this model's tokenizer; the model cannot "
                   "read that part of the prompt (language or script it was not trained on?)",
                   stats.unknown, stats.tokens);
   }
   if (stats.truncated) logger().warn("prompt is longer than the tokenizer's limit and was truncated");
-  for (const auto& s : style_prompts) parts.push_back(cond.encode(s, width, height));
+  for (const auto& s : style_prompts) parts.push_back(cond.encode(s, width, height, nullptr, opts));
+  int64_t longest = 0;  // A1111 chunks: branches padded to the longest with empty chunks
+  for (const auto& p : parts) longest = std::max(longest, p.context.size(1));
+  for (auto& p : parts) p = cond.pad_to(p, longest, opts);
   g.batched = text_encoders::Conditioning::cat(parts);
   for (torch::Tensor* t : {&g.batched.context, &g.batched.pooled, &g.batched.time_ids}) {
     if (t->defined()) *t = t->to(model.device);

@@ -23,12 +23,15 @@ struct GuidedConditioning {
   guidance::GuidanceScales scales;
 };
 
-// Builds the per-branch conditioning (negative, prompt, style prompts) for a request.
+// Builds the per-branch conditioning (negative, prompt, style prompts) for a request, each
+// read with `prompt_options` (syntax, clip skip, embeddings); branches with fewer 75-token
+// chunks are padded with the empty chunk so that all share one sequence length.
 GuidedConditioning guided_conditioning(const ModelBundle& model, const std::string& prompt,
                                        const std::string& negative,
                                        const std::vector<std::string>& style_prompts,
                                        const guidance::GuidanceScales& scales, int64_t width,
-                                       int64_t height);
+                                       int64_t height,
+                                       const text_encoders::PromptOptions& prompt_options = {});
 
 // The raw (guided) model output for one step, in the model's prediction type.
 schedulers::Denoiser make_denoiser(std::shared_ptr<const ModelBundle> model,

@@ -120,6 +120,12 @@ torch::Tensor CLIPTextEmbeddingsImpl::forward(const torch::Tensor& ids) {
   return token_embedding(ids) + position_embedding(positions).unsqueeze(0);
 }
 
+torch::Tensor CLIPTextEmbeddingsImpl::forward_tokens(const torch::Tensor& token_embeds) {
+  const int64_t n = token_embeds.size(1);
+  auto positions = torch::arange(n, token_embeds.options().dtype(torch::kLong));  // [N]
+  return token_embeds + position_embedding(positions).unsqueeze(0);
+}
+
 CLIPEncoderImpl::CLIPEncoderImpl(const CLIPTextConfig& c, const nn::ParamOptions& p) {
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(CLIPEncoderLayer(c, p));
@@ -162,7 +168,12 @@ CLIPTextOutput CLIPTextModelImpl::forward(const torch::Tensor& ids) {
   return encode(ids);
 }
 
-CLIPTextOutput CLIPTextModelImpl::encode(const torch::Tensor& ids_in) {
+CLIPTextOutput CLIPTextModelImpl::encode(const torch::Tensor& ids) {
+  return encode(ids, {}, HiddenSelection{});
+}
+
+CLIPTextOutput CLIPTextModelImpl::encode(const torch::Tensor& ids_in, const torch::Tensor& token_embeds,
+                                         HiddenSelection select) {
   PD_CHECK(ids_in.defined() && ids_in.dim() == 2 && ids_in.size(1) >= 1 &&
                ids_in.size(1) <= config_.max_position_embeddings,
            Input, "CLIP text encoder: ids must be [B, N] with 1 <= N <= "
@@ -170,14 +181,23 @@ CLIPTextOutput CLIPTextModelImpl::encode(const torch::Tensor& ids_in) {
                       << (ids_in.defined() ? core::shape_str(ids_in.sizes()) : "undefined"));
   PD_CHECK(!ids_in.is_floating_point() && !ids_in.is_complex(), Input,
            "CLIP text encoder: ids must be integers, got " << ids_in.scalar_type());
+  const int64_t layer_count = static_cast<int64_t>(text_model->encoder->layers->size());
+  PD_CHECK(select.from_end >= 1 && select.from_end <= layer_count + 1, Usage,
+           "clip skip " << select.from_end << " asks for a hidden state this text encoder lacks: it has "
+                        << layer_count << " layers (clip skip 1.." << layer_count + 1 << ")");
   const auto ids = ids_in.to(torch::kLong);  // [B, N]
   const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
   PD_CHECK(lo >= 0 && hi < config_.vocab_size, Input,
            "CLIP text encoder: token id " << (lo < 0 ? lo : hi) << " is outside the vocabulary [0, "
                                           << config_.vocab_size
                                           << "): does the tokenizer match the text encoder?");
+  PD_CHECK(!token_embeds.defined() ||
+               (token_embeds.dim() == 3 && token_embeds.size(0) == ids.size(0) &&
+                token_embeds.size(1) == ids.size(1) && token_embeds.size(2) == config_.hidden_size),
+           Input, "CLIP text encoder: token embeddings must be [B, N, " << config_.hidden_size << "]");
   const int64_t n = ids.size(1);
-  auto h = text_model->embeddings(ids);  // [B, N, W]
+  auto h = token_embeds.defined() ? text_model->embeddings->forward_tokens(token_embeds)
+                                  : text_model->embeddings(ids);  // [B, N, W]
   // Causal mask: a token attends to itself and earlier tokens only (or to every token).
   auto mask = config_.causal
                   ? torch::full({n, n}, -std::numeric_limits<float>::infinity(), h.options()).triu(1)
@@ -185,11 +205,16 @@ CLIPTextOutput CLIPTextModelImpl::encode(const torch::Tensor& ids_in) {
   CLIPTextOutput out;
   const auto& layers = *text_model->encoder->layers;
   out.penultimate_hidden = h;  // with one layer, the embeddings (transformers hidden_states[-2])
+  if (select.from_end == layer_count + 1) out.selected = h;
   for (size_t i = 0; i < layers.size(); ++i) {
     h = layers[i]->as<CLIPEncoderLayerImpl>()->forward(h, mask);
     if (i + 2 == layers.size()) out.penultimate_hidden = h;
+    if (static_cast<int64_t>(i) + select.from_end == layer_count) out.selected = h;
   }
   out.last_hidden = text_model->final_layer_norm(h);
+  if (select.final_norm) {
+    out.selected = select.from_end == 1 ? out.last_hidden : text_model->final_layer_norm(out.selected);
+  }
   const auto rows = torch::arange(ids.size(0), ids.options());
   out.pooled = out.last_hidden.index({rows, pooling_positions(ids)});  // [B, W]
   out.pooled_projected = text_projection ? text_projection(out.pooled) : out.pooled;

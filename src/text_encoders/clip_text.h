@@ -47,9 +47,19 @@ struct CLIPTextConfig {
   static CLIPTextConfig from_json(const io::JsonConfig& json);
 };
 
+// Which hidden state a caller reads: transformers' hidden_states[-from_end] (hidden_states[0] =
+// the embeddings, [i] = the output of layer i), passed through final_layer_norm when final_norm.
+// {1, true} is last_hidden_state; {2, false} the penultimate layer as SDXL reads it; {2, true}
+// A1111's "Clip skip: 2" on SD 1.x (diffusers' clip_skip = 1).
+struct HiddenSelection {
+  int64_t from_end = 1;
+  bool final_norm = true;
+};
+
 struct CLIPTextOutput {
   torch::Tensor last_hidden;         // [B, N, W] after final_layer_norm
   torch::Tensor penultimate_hidden;  // [B, N, W] output of the second-to-last layer (no final LN)
+  torch::Tensor selected;            // [B, N, W] the HiddenSelection asked for (encode with one)
   torch::Tensor pooled;              // [B, W] final-LN state at the pooling position
   torch::Tensor pooled_projected;    // [B, P] pooled @ text_projection^T (== pooled without one)
 };
@@ -91,6 +101,8 @@ TORCH_MODULE(CLIPEncoderLayer);
 struct CLIPTextEmbeddingsImpl : torch::nn::Module {
   CLIPTextEmbeddingsImpl(const CLIPTextConfig& c, const nn::ParamOptions& p);
   torch::Tensor forward(const torch::Tensor& ids);  // [B, N] -> [B, N, W]
+  // Token embeddings given (textual inversion replaces some rows): adds the positions.
+  torch::Tensor forward_tokens(const torch::Tensor& token_embeds);  // [B, N, W] -> [B, N, W]
 
   nn::Embedding token_embedding{nullptr}, position_embedding{nullptr};
 };
@@ -125,6 +137,11 @@ struct CLIPTextModelImpl : torch::nn::Module {
   CLIPTextOutput forward(const torch::Tensor& ids);
   // The same computation with autograd as the caller has it (training the encoder).
   CLIPTextOutput encode(const torch::Tensor& ids);
+  // The same with the token embeddings given ([B, N, W], or undefined: token_embedding(ids)),
+  // `ids` still naming the pooling position; out.selected = the `select`ed hidden state.
+  // Error{Usage} when the encoder has fewer hidden states than `select` asks for.
+  CLIPTextOutput encode(const torch::Tensor& ids, const torch::Tensor& token_embeds,
+                        HiddenSelection select);
   const CLIPTextConfig& config() const { return config_; }
 
   CLIPTextTransformer text_model{nullptr};

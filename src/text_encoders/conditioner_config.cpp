@@ -2,6 +2,7 @@
 // time ids), read from its configs.
 #include "text_encoders/conditioner_config.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "core/error.h"
@@ -92,6 +93,14 @@ ConditionerConfig conditioner_config_from(const io::JsonConfig& index,
            index.origin() << ": size-bucket conditioning needs a 'size_buckets' list");
   c.zeros_for_empty_negative = index.get_bool("force_zeros_for_empty_prompt", d.zeros_for_empty_negative);
   return c;
+}
+
+HiddenSelection hidden_selection(HiddenLayer layer, int clip_skip) {
+  PD_CHECK(clip_skip >= 0, Usage, "clip skip must be >= 0 (0 = the model's own), got " << clip_skip);
+  if (layer == HiddenLayer::Last) {
+    return clip_skip <= 1 ? HiddenSelection{1, true} : HiddenSelection{clip_skip, true};
+  }
+  return HiddenSelection{std::max(clip_skip, 2), false};
 }
 
 int64_t ConditionerConfig::bucket_index(int64_t width, int64_t height) const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "io/json_config.h"
+#include "text_encoders/clip_text.h"
 
 namespace pangu_draw::text_encoders {
 
@@ -43,5 +44,13 @@ struct ConditionerConfig {
 // "text_encoder_2", in that order).
 ConditionerConfig conditioner_config_from(const io::JsonConfig& index,
                                           const std::vector<std::string>& encoder_folders);
+
+// A1111's "Clip skip" N on an encoder whose model default is `layer`: 0 keeps the default. On a
+// last-layer encoder (SD 1.x/2.x, PanGu's first) N takes hidden_states[-N] through the final
+// layer norm (A1111 on SD 1.x; diffusers' clip_skip = N - 1); on a penultimate-layer encoder
+// (SDXL, PanGu's second) N <= 2 keeps the penultimate layer (A1111 ignores clip skip there) and
+// N > 2 takes hidden_states[-N] without the final norm (A1111's sdxl_clip_l_skip). Error{Usage}
+// for N < 0.
+HiddenSelection hidden_selection(HiddenLayer layer, int clip_skip);
 
 }  // namespace pangu_draw::text_encoders

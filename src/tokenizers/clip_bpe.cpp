@@ -256,21 +256,25 @@ CLIPBPETokenizer::Encoded CLIPBPETokenizer::encode_word(const std::string& word)
   return out;
 }
 
-TokenIds CLIPBPETokenizer::encode(const std::string& utf8_text) const {
-  std::vector<int64_t> content;
-  int64_t num_unknown = 0;
+TokenSpan CLIPBPETokenizer::tokenize(const std::string& utf8_text) const {
+  TokenSpan out;
   for (const std::string& piece :
        clip_pre_tokenize(utf8_text, {options_.bos_token, options_.eos_token})) {
     // simple_tokenizer.py seeds its cache with the two special tokens: they map to their ids.
     if (piece == options_.bos_token || piece == options_.eos_token) {
-      content.push_back(piece == options_.bos_token ? bos_id_ : eos_id_);
+      out.ids.push_back(piece == options_.bos_token ? bos_id_ : eos_id_);
       continue;
     }
     const Encoded encoded = encode_word(piece);
-    content.insert(content.end(), encoded.ids.begin(), encoded.ids.end());
-    num_unknown += encoded.num_unknown;
+    out.ids.insert(out.ids.end(), encoded.ids.begin(), encoded.ids.end());
+    out.num_unknown += encoded.num_unknown;
   }
-  return pack_sequence(content, num_unknown, bos_id_, eos_id_, pad_id_, options_.max_length);
+  return out;
+}
+
+TokenIds CLIPBPETokenizer::encode(const std::string& utf8_text) const {
+  const TokenSpan span = tokenize(utf8_text);
+  return pack_sequence(span.ids, span.num_unknown, bos_id_, eos_id_, pad_id_, options_.max_length);
 }
 
 }  // namespace pangu_draw::tokenizers

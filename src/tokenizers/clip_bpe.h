@@ -48,6 +48,8 @@ class CLIPBPETokenizer : public Tokenizer {
                                                 const io::JsonConfig& config);
 
   TokenIds encode(const std::string& utf8_text) const override;
+  TokenSpan tokenize(const std::string& utf8_text) const override;
+  SpecialIds special_ids() const override { return {bos_id_, eos_id_, pad_id_}; }
   int64_t max_length() const override { return options_.max_length; }
   // The BPE pieces of one pre-tokenized word (with "</w>" on the last), for inspection.
   std::vector<std::string> bpe(const std::string& word) const;

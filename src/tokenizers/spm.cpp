@@ -193,11 +193,16 @@ std::vector<int64_t> SentencePieceTokenizer::encode_pieces(const std::string& ut
   return std::vector<int64_t>(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(count));
 }
 
+TokenSpan SentencePieceTokenizer::tokenize(const std::string& utf8_text) const {
+  TokenSpan out;
+  out.ids = encode_pieces(utf8_text);
+  for (int64_t id : out.ids) out.num_unknown += id == unk_id_ ? 1 : 0;
+  return out;
+}
+
 TokenIds SentencePieceTokenizer::encode(const std::string& utf8_text) const {
-  const std::vector<int64_t> content = encode_pieces(utf8_text);
-  int64_t num_unknown = 0;
-  for (int64_t id : content) num_unknown += id == unk_id_ ? 1 : 0;
-  return pack_sequence(content, num_unknown, bos_id_, eos_id_, pad_id_, options_.max_length);
+  const TokenSpan span = tokenize(utf8_text);
+  return pack_sequence(span.ids, span.num_unknown, bos_id_, eos_id_, pad_id_, options_.max_length);
 }
 
 std::string SentencePieceTokenizer::decode(const std::vector<int64_t>& ids) const {

@@ -36,6 +36,8 @@ class SentencePieceTokenizer : public Tokenizer {
 
   // [bos] + ids[:max_length - specials] + eos, padded with pad.
   TokenIds encode(const std::string& utf8_text) const override;
+  TokenSpan tokenize(const std::string& utf8_text) const override;
+  SpecialIds special_ids() const override { return {bos_id_, eos_id_, pad_id_}; }
   int64_t max_length() const override { return options_.max_length; }
 
   std::vector<int64_t> encode_pieces(const std::string& utf8_text) const;  // the model's ids

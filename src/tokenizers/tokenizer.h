@@ -21,11 +21,25 @@ struct TokenIds {
   bool truncated = false;
 };
 
+// The content ids of a text, without begin/end tokens, padding or truncation.
+struct TokenSpan {
+  std::vector<int64_t> ids;
+  int64_t num_unknown = 0;
+};
+
+// The ids that frame a sequence; begin < 0: the tokenizer has no begin token.
+struct SpecialIds {
+  int64_t begin = -1, end = 0, pad = 0;
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
   // Thread-safe. Error{Input} when the text is not valid UTF-8.
   virtual TokenIds encode(const std::string& utf8_text) const = 0;
+  // The same ids encode() packs, unpacked (for prompts split into chunks by the caller).
+  virtual TokenSpan tokenize(const std::string& utf8_text) const = 0;
+  virtual SpecialIds special_ids() const = 0;
   virtual int64_t max_length() const = 0;  // tokenizer_config model_max_length
 };
 

@@ -185,16 +185,20 @@ std::vector<int64_t> WordPieceTokenizer::word_ids(const std::string& word) const
   return ids;
 }
 
-TokenIds WordPieceTokenizer::encode(const std::string& utf8_text) const {
-  std::vector<int64_t> content;
-  int64_t num_unknown = 0;
+TokenSpan WordPieceTokenizer::tokenize(const std::string& utf8_text) const {
+  TokenSpan out;
   for (const std::string& word : bert_basic_tokenize(utf8_text, options_)) {
     for (int64_t id : word_ids(word)) {
-      content.push_back(id);
-      num_unknown += id == unk_id_ ? 1 : 0;
+      out.ids.push_back(id);
+      out.num_unknown += id == unk_id_ ? 1 : 0;
     }
   }
-  return pack_sequence(content, num_unknown, cls_id_, sep_id_, pad_id_, options_.max_length);
+  return out;
+}
+
+TokenIds WordPieceTokenizer::encode(const std::string& utf8_text) const {
+  const TokenSpan span = tokenize(utf8_text);
+  return pack_sequence(span.ids, span.num_unknown, cls_id_, sep_id_, pad_id_, options_.max_length);
 }
 
 }  // namespace pangu_draw::tokenizers

@@ -37,6 +37,8 @@ class WordPieceTokenizer : public Tokenizer {
                                                   const io::JsonConfig& config);
 
   TokenIds encode(const std::string& utf8_text) const override;
+  TokenSpan tokenize(const std::string& utf8_text) const override;
+  SpecialIds special_ids() const override { return {cls_id_, sep_id_, pad_id_}; }
   int64_t max_length() const override { return options_.max_length; }
   // WordPiece of one basic-tokenized word: its pieces' ids, or {unk} when it cannot be split.
   std::vector<int64_t> word_ids(const std::string& word) const;
