@@ -3,6 +3,8 @@
 #include "batch_items.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <type_traits>
@@ -92,6 +94,43 @@ Border parse_border(const std::string& text, const std::string& flag) {
   return Border{sides[0], sides[1], sides[2], sides[3]};
 }
 
+Lora parse_lora_spec(const std::string& text, const std::string& flag) {
+  Lora lora{text, 1.0f, nullptr};
+  const size_t colon = text.rfind(':');
+  if (colon != std::string::npos) {
+    const std::string w = text.substr(colon + 1);
+    char* end = nullptr;
+    const float weight = w.empty() ? 0.0f : std::strtof(w.c_str(), &end);
+    if (!w.empty() && end == w.c_str() + w.size() && std::isfinite(weight)) {
+      lora = Lora{text.substr(0, colon), weight, nullptr};
+    }
+  }
+  if (lora.name.empty()) throw Error(ErrorKind::Usage, flag + " takes FILE[:weight], got '" + text + "'");
+  return lora;
+}
+
+namespace {
+
+// "lora": "FILE[:w]" or ["FILE[:w]", ...]: replaces the command line's --lora list.
+std::vector<Lora> item_loras(const json& v, const std::string& key) {
+  std::vector<Lora> out;
+  for (const auto& s : v.is_array() ? get_as<std::vector<std::string>>(v, key)
+                                    : std::vector<std::string>{get_as<std::string>(v, key)}) {
+    out.push_back(parse_lora_spec(s, "key '" + key + "'"));
+  }
+  return out;
+}
+
+std::string item_syntax(const json& v, const std::string& key) {
+  const auto syntax = get_as<std::string>(v, key);
+  if (syntax != "a1111" && syntax != "plain") {
+    throw Error(ErrorKind::Usage, "key '" + key + "' must be \"a1111\" or \"plain\", got " + v.dump());
+  }
+  return syntax;
+}
+
+}  // namespace
+
 std::vector<BatchItem> parse_items(const std::string& text) {
   std::istringstream in(text);
   std::vector<std::string> lines;
@@ -170,6 +209,12 @@ Request item_request(const nlohmann::json& spec, const Request& defaults, ItemFi
     else if (key == "mask_blur") r.mask_blur = get_as<int>(v, key);
     else if (key == "paste_back") r.paste_back = get_as<bool>(v, key);
     else if (key == "outpaint") r.outpaint = item_border(v, key);
+    else if (key == "prompt_syntax") r.prompt_syntax = item_syntax(v, key);
+    else if (key == "clip_skip") r.clip_skip = get_as<int>(v, key);
+    else if (key == "lora") r.loras = item_loras(v, key);
+    else if (key == "lora_dir" || key == "embedding_dir")
+      throw Error(ErrorKind::Usage, "'" + raw_key + "' cannot come from a prompts file; pass --" +
+                                        (key == "lora_dir" ? "lora-dir" : "embedding-dir") + " on the command line");
     else if (key == "enhance_cmd")
       throw Error(ErrorKind::Usage, "'enhance_cmd' cannot come from a prompts file; pass --enhance-cmd on the command line");
     else if (key == "style") styles = v.is_array() ? get_as<std::vector<std::string>>(v, key)
@@ -179,6 +224,7 @@ Request item_request(const nlohmann::json& spec, const Request& defaults, ItemFi
     else throw Error(ErrorKind::Usage, "unknown key '" + raw_key + "'");
   }
   if (r.prompt.empty()) throw Error(ErrorKind::Usage, "the request has no 'prompt'");
+  if (r.clip_skip < 0) throw Error(ErrorKind::Usage, "key 'clip_skip' must be >= 0 (1 = last layer), got " + std::to_string(r.clip_skip));
   if (!styles.empty()) {
     r.styles.clear();
     for (size_t i = 0; i < styles.size(); ++i) {

@@ -34,6 +34,10 @@ struct ItemFiles {
 // "L,T,R,B" (whole numbers of pixels) -> a Border; Error{Usage} naming `flag` otherwise.
 Border parse_border(const std::string& text, const std::string& flag);
 
+// "FILE[:weight]" -> a pending LoRA {FILE, weight (1 when absent), no bytes yet}: read by the
+// CLI later (cli_recipe.h). The weight is what follows the last ':' when it is a number.
+Lora parse_lora_spec(const std::string& text, const std::string& flag);
+
 // One JSON request on top of the command line's defaults; Error{Usage} on unknown keys, wrong
 // types, a missing prompt, or "enhance_cmd" (a command is a command-line flag, never a prompts
 // file's). File keys go to `files` when given (else they are refused too).

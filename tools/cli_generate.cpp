@@ -11,6 +11,8 @@
 #include <system_error>
 
 #include "batch_items.h"
+#include "cli_from_png.h"
+#include "cli_recipe.h"
 #include "prompt_enhance.h"
 
 namespace pangu_draw::cli {
@@ -107,11 +109,13 @@ void add_request_flags(CLI::App& app_cmd, GenerateArgs& a, bool prompt_required)
                 "Hand latents between sizes by resizing z_t (only to compare with the default)")
       ->group("Coop-Diffusion");
   add_expert_flags(*cmd, a.experts);
+  add_recipe_flags(*cmd, a);
 }
 
 CLI::App* add_generate(CLI::App& app, GenerateArgs& a) {
   auto* cmd = app.add_subcommand("generate", "Generate images from a text prompt");
-  add_request_flags(*cmd, a, true);
+  add_request_flags(*cmd, a, false);  // --prompt or --from-png: checked by add_from_png_flag
+  add_from_png_flag(*cmd, a);
   cmd->add_option("-o,--output", a.output, "Output PNG (batches add _0, _1, ...)")->capture_default_str()->group("Output");
   cmd->add_flag("--overwrite", a.overwrite, "Replace existing output files")->group("Output");
   return cmd;
@@ -151,6 +155,7 @@ Request resolve_request(const GenerateArgs& a, bool show_progress) {
       r.prompt = e.prompt;
     }
   }
+  resolve_recipe_files(a, r);  // LoRAs (the final prompt's tags) and embeddings
   return r;
 }
 
@@ -188,6 +193,7 @@ void check_outputs_free(const GenerateArgs& a) {
 
 void run_generate(const GenerateArgs& args, bool show_progress) {
   GenerateArgs a = args;
+  apply_from_png(a, show_progress);  // the recipe under the flags given
   apply_expert_flags(a.experts, a.request);
   check_outputs_free(a);  // fail before minutes of work, not after
   const Request request = resolve_request(a, show_progress);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <set>
+#include <string>
 
 #include "cli_experts.h"
 #include "pangu_draw/pangu_draw.h"
@@ -28,6 +30,10 @@ struct GenerateArgs {
   std::string save_latent;       // --save-latent FILE
   std::string enhance_cmd;       // --enhance-cmd CMD (the CLI runs it, never the library)
   int enhance_timeout_ms = 30000;
+  std::string lora_dir;          // --lora-dir DIR: <lora:name:w> tags find DIR/name.safetensors
+  std::string embedding_dir;     // --embedding-dir DIR: every *.safetensors there (cli_recipe.h)
+  std::string from_png;          // --from-png FILE: rerun its recipe (cli_from_png.h)
+  std::set<std::string> given;   // the flags the command line gave (they override a recipe)
 };
 
 // Registers the subcommand and its flags, bound to `args`.

@@ -8,7 +8,9 @@
 // are "Expert 1", "Expert 2", ...
 #include "api/infotext.h"
 
+#include <cstdlib>
 #include <filesystem>
+#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
@@ -74,6 +76,18 @@ std::string str(const T& value) {
   return os.str();
 }
 
+// A float in as few digits as read back to the same float (6 significant digits when they
+// do, as before): --from-png reruns the exact values.
+std::string str(float value) {
+  std::string text = str<float>(value);
+  for (int digits = 7; digits <= 9 && std::strtof(text.c_str(), nullptr) != value; ++digits) {
+    std::ostringstream os;
+    os << std::setprecision(digits) << value;
+    text = os.str();
+  }
+  return text;
+}
+
 // "Key" for one entry, "Key 1", "Key 2", ... for several.
 std::string numbered(const std::string& key, size_t index, size_t count) {
   return count == 1 ? key : key + " " + std::to_string(index + 1);
@@ -89,6 +103,26 @@ std::string expert_value(const Expert& e, const pipeline::ModelBundle& model) {
   std::string value = name + " w" + str(e.weight);
   if (e.from_t >= 0 || e.to_t >= 0) value += " t[" + str(e.to_t) + "," + str(e.from_t) + ")";
   return value;
+}
+
+// Settings beyond A1111's core ones, each written only when it differs from the default, so
+// that --from-png reruns an image exactly: "Clip skip" as A1111 writes it, and our own keys.
+void add_run_settings(const Request& r, const pipeline::ModelBundle& model,
+                      std::vector<std::pair<std::string, std::string>>& entries) {
+  if (r.clip_skip != 0) entries.emplace_back("Clip skip", str(r.clip_skip));
+  if (r.prompt_syntax != "a1111") entries.emplace_back("Prompt syntax", r.prompt_syntax);
+  if (r.eta != 0) entries.emplace_back("Eta DDIM", str(r.eta));
+  if (r.dynamic_threshold != 0) {
+    entries.emplace_back("Dynamic threshold", str(r.dynamic_threshold));
+    if (r.dynamic_threshold_max != 1) entries.emplace_back("Dynamic threshold max", str(r.dynamic_threshold_max));
+  }
+  if (r.vae_tile != -1) entries.emplace_back("VAE tile", str(r.vae_tile));
+  if (model.texture && !r.time_decoupled && r.experts.empty()) entries.emplace_back("Time-decoupled", "off");
+  std::string loras;  // LoRAs given by file; those of prompt tags (weight 0 here) are in the prompt
+  for (const Lora& l : r.loras) {
+    if (l.weight != 0) loras += (loras.empty() ? "" : ", ") + l.name + ": " + str(l.weight);
+  }
+  if (!loras.empty()) entries.emplace_back("Lora weights", loras);
 }
 
 }  // namespace
@@ -121,6 +155,7 @@ std::string parameters_text(const Request& r, const std::string& original_prompt
       {"Model", strip_weights_extension(model.name)}};
   if (!r.init_image.rgb.empty()) entries.emplace_back("Denoising strength", str(r.strength));
   if (!r.init_image.rgb.empty() && r.mask_blur > 0) entries.emplace_back("Mask blur", str(r.mask_blur));
+  add_run_settings(r, model, entries);
   if (!r.controlnet_path.empty()) {
     entries.emplace_back("ControlNet", model_label(r.controlnet_path));
     entries.emplace_back("Control scale", str(r.control_scale));
