@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <set>
 
 #include "batch_lock.h"
@@ -193,13 +192,12 @@ void write_plan(const std::string& dir, const Shard& shard, const std::string& p
 int run_merge(const std::string& dir, const std::string& prompts_file) {
   MergeSummary s;
   const std::set<int> present = find_shards(dir, s.shard_count);
-  std::vector<std::unique_ptr<FolderLock>> locks;  // no shard may run (or start) while merging
-  for (int k = 0; k < s.shard_count; ++k) {
+  for (int k = 0; k < s.shard_count; ++k) {  // no shard may be running (taken and let go: N fds)
     const Shard shard{k, s.shard_count, ""};
-    locks.push_back(std::make_unique<FolderLock>(dir + "/" + manifest_name(shard) + ".lock",
-                                                 dir + ", shard " + shard.text()));
+    const FolderLock probe(dir + "/" + manifest_name(shard) + ".lock",
+                           dir + ", shard " + shard.text());
   }
-  locks.push_back(std::make_unique<FolderLock>(dir + "/manifest.jsonl.lock", dir));
+  const FolderLock merged_lock(dir + "/manifest.jsonl.lock", dir);
   const std::vector<int> lines = expected_lines(dir, s.shard_count, prompts_file);
   std::map<int, std::vector<json>> entries;
   for (int k = 0; k < s.shard_count; ++k) {

@@ -29,7 +29,7 @@ struct MergeSummary {
 // prints the summary on stdout. The items come from `prompts_file` when given, else from the
 // plans. Returns 0 when every item is done exactly once, 2 otherwise (failed, missing,
 // duplicated or unknown items); Error{Input} when there is nothing to merge; Error{Runtime}
-// (exit 3) when a shard of the folder is still running.
+// (exit 3) when a shard of the folder is running when it starts.
 int run_merge(const std::string& dir, const std::string& prompts_file);
 
 }  // namespace pangu_draw::cli

@@ -1,7 +1,8 @@
 // `batch` spread over processes, run as the CLI with models/tiny: --shard K/N and the Slurm /
 // Kubernetes variables pick a deterministic share (shards together = the unsharded run, byte for
 // byte), --merge joins the shard manifests and reports missing and duplicated items, and the
-// folder lock makes a second run of the same folder and shard refuse while the first holds it.
+// folder lock makes a second run of the same folder and shard (or a merge) refuse while the first
+// holds it.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -251,4 +252,25 @@ TEST(BatchShard, SecondRunOnALockedFolderRefusesNamingTheHolder) {
   auto after = pt::run_cli(batch_args(prompts, out), kNoSchedulerEnv);
   ASSERT_EQ(after.code, 0) << after.output;
   EXPECT_EQ(lines_of(out + "/manifest.jsonl"), (std::set<int>{1, 2, 4, 6, 7}));
+}
+
+TEST(BatchShard, MergeRefusesWhileAShardRuns) {
+  const auto dir = temp_dir("batch_merge_busy");
+  const auto prompts = write_prompts(dir);
+  const std::string out = dir + "/out";
+  fs::create_directories(out);
+  auto o = pt::run_cli(with(batch_args(prompts, out), {"--shard", "1/2"}), kNoSchedulerEnv);
+  ASSERT_EQ(o.code, 0) << o.output;
+  Background shard0(with(batch_args(prompts, out, 50), {"--shard", "0/2"}));
+  const std::string lock = out + "/manifest.shard-0-of-2.jsonl.lock";
+  ASSERT_TRUE(wait_for_holder(lock, shard0.pid)) << "shard 0 never took its lock";
+  ASSERT_EQ(kill(shard0.pid, SIGSTOP), 0);
+  ASSERT_TRUE(names_holder(lock, shard0.pid)) << "shard 0 ended before it was stopped";
+  auto m = pt::run_cli({"batch", "--merge", out});
+  EXPECT_EQ(m.code, 3) << m.output;
+  EXPECT_NE(m.output.find("shard 0/2 is in use by another pangu-draw batch: pid " +
+                          std::to_string(shard0.pid)),
+            std::string::npos)
+      << m.output;
+  EXPECT_FALSE(fs::exists(out + "/manifest.jsonl")) << "no merged manifest while a shard runs";
 }
