@@ -271,3 +271,22 @@ TEST(Recipes, MissingAndUnknownSettingsAreWarnedAbout) {
   EXPECT_TRUE(contains(o.output, "--init-image")) << o.output;  // an img2img recipe without its image
   EXPECT_TRUE(contains(params(dir + "/out.png"), "Steps: 2, Sampler: Euler, CFG scale: 7.5, Seed: 3"));
 }
+
+TEST(Recipes, BatchItemsCarryTheRecipeKeys) {
+  const auto dir = pt::temp_dir("recipe_batch");
+  const std::string prompt = "a red circle <lora:tiny_style:0.5>";
+  std::ofstream(dir + "/prompts.jsonl")
+      << "{\"prompt\": \"" << prompt << "\", \"clip_skip\": 2, \"lora\": \"" << kStyleLora
+      << ":0.3\", \"seed\": 9, \"steps\": 3, \"width\": 64, \"height\": 64}\n"
+      << "{\"prompt\": \"x\", \"lora\": \"" << dir << "/model.pt\"}\n";
+  std::ofstream(dir + "/model.pt") << "pickle";
+  const auto o = pt::run_cli({"batch", "--model", kTiny, "--prompts", dir + "/prompts.jsonl", "--output-dir",
+                              dir + "/out", "--lora-dir", kLoras, "-q"});
+  EXPECT_EQ(o.code, 2) << o.output;  // the second item fails, the first is done
+  EXPECT_TRUE(contains(o.output, "line 2: error: ")) << o.output;
+  EXPECT_TRUE(contains(o.output, "never loaded")) << o.output;
+  run_ok(gen(dir + "/flags.png", {"--prompt", prompt, "--clip-skip", "2", "--lora", kStyleLora + ":0.3",
+                                  "--lora-dir", kLoras, "--seed", "9", "--steps", "3", "-W", "64", "-H", "64"}));
+  EXPECT_EQ(io::read_file(dir + "/out/00001.png"), io::read_file(dir + "/flags.png"));
+  EXPECT_TRUE(contains(params(dir + "/flags.png"), "Lora weights: \"tiny_style: 0.3\"")) << params(dir + "/flags.png");
+}
