@@ -24,14 +24,8 @@ class DDPM final : public VpSampler {
     timesteps_ = spaced_timesteps(config, options.steps, /*round_linspace=*/true);
   }
   StepInfo step_info(int i) const override {
-    StepInfo info;
-    info.index = i;
-    info.num_steps = num_steps();
     const int64_t t = i < num_steps() ? timestep_at(i) : prev_timestep(num_steps() - 1);
-    info.timestep = t >= 0 ? static_cast<double>(t) : 0.0;
-    info.alpha_bar = alpha_bar(t);
-    info.sigma = NoiseSchedule::sigma_from_alpha_bar(info.alpha_bar);
-    return info;
+    return vp_step_info(i, t, alpha_bar(t));
   }
 
  protected:

@@ -17,6 +17,16 @@ SteppedSampler::SteppedSampler(const NoiseScheduleConfig& config, const SamplerO
            "steps must be > 0, got " << options.steps << "; pass --steps 1 or more");
 }
 
+StepInfo VpSampler::vp_step_info(int i, int64_t t, float ab) const {
+  StepInfo info;
+  info.index = i;
+  info.num_steps = num_steps();
+  info.timestep = t >= 0 ? static_cast<double>(t) : 0.0;
+  info.alpha_bar = ab;
+  info.sigma = NoiseSchedule::sigma_from_alpha_bar(info.alpha_bar);
+  return info;
+}
+
 VpSampler::VpSampler(const NoiseScheduleConfig& config, const SamplerOptions& options)
     : SteppedSampler(config, options),
       final_alpha_bar_(config.set_alpha_to_one ? 1.0f : schedule_.alphas_cumprod().front()) {}

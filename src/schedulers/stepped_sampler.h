@@ -52,6 +52,8 @@ class VpSampler : public SteppedSampler {
 
  protected:
   int64_t timestep_at(int i) const { return static_cast<int64_t>(timesteps_[static_cast<size_t>(i)]); }
+  // Step i's StepInfo at train timestep t (t < 0: the clean end, reported as 0) with alpha_bar ab.
+  StepInfo vp_step_info(int i, int64_t t, float ab) const;
   // alphas_cumprod[t]; for t < 0 the alpha_bar after the last step (1 with set_alpha_to_one,
   // else alphas_cumprod[0], as diffusers' final_alpha_cumprod).
   float alpha_bar_at(int64_t t) const {
