@@ -107,6 +107,8 @@ void apply_sampling(Recipe& rc) {
     r.dynamic_threshold = static_cast<float>(rc.number("Dynamic threshold", *v));
   if (auto* v = rc.take("Dynamic threshold max", "--dynamic-threshold-max"))
     r.dynamic_threshold_max = static_cast<float>(rc.number("Dynamic threshold max", *v));
+  if (auto* v = rc.take("Dynamic threshold range", "--dynamic-threshold-range"))
+    r.dynamic_threshold_range = static_cast<float>(rc.number("Dynamic threshold range", *v));
   if (auto* v = rc.take("VAE tile", "--vae-tile")) r.vae_tile = static_cast<int>(rc.whole("VAE tile", *v, -1, 1 << 20));
 }
 
@@ -195,13 +197,21 @@ void apply_networks(Recipe& rc) {
   }
 }
 
+// A1111's Hires fix (a second, upscaled img2img pass, not done here) writes "Hires ..." keys.
+bool hires_fix(const Infotext& in) {
+  for (const auto& kv : in.settings) {
+    if (kv.first.rfind("Hires ", 0) == 0) return true;
+  }
+  return false;
+}
+
 // An img2img / inpainting recipe's settings apply to the --init-image / --mask-image given.
 void apply_editing(Recipe& rc) {
   GenerateArgs& a = rc.a_;
   if (!a.init_image.empty()) {
     if (auto* v = rc.take("Denoising strength", "--strength"))
       a.request.strength = static_cast<float>(rc.number("Denoising strength", *v));
-  } else if (rc.has("Denoising strength")) {
+  } else if (rc.has("Denoising strength") && !hires_fix(rc.in_)) {  // with Hires fix: that pass's
     rc.use("Denoising strength");
     warn(rc.src_ + ": the recipe edits an image (Denoising strength: " + rc.in_.get("Denoising strength") +
          "); give that image with --init-image to rerun it, else it runs as text-to-image");

@@ -19,12 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Python's \w on UTF-8 bytes: ASCII letters, digits, '_' and any non-ASCII character.
-bool word_byte(char c) {
-  const auto b = static_cast<unsigned char>(c);
-  return b >= 0x80 || std::isalnum(b) || b == '_';
-}
-
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -147,26 +141,6 @@ void refuse_pickle(const std::string& path, const std::string& what) {
                                        "it to .safetensors (or download the .safetensors version)");
 }
 
-std::vector<std::string> lora_tag_names(const std::string& prompt) {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < prompt.size(); ++i) {
-    if (prompt[i] != '<') continue;
-    size_t j = i + 1;
-    while (j < prompt.size() && word_byte(prompt[j])) ++j;
-    if (j == i + 1 || j >= prompt.size() || prompt[j] != ':') continue;
-    const size_t close = prompt.find('>', j + 1);
-    if (close == std::string::npos || close == j + 1) continue;
-    const std::string type = prompt.substr(i + 1, j - i - 1);
-    const std::string args = prompt.substr(j + 1, close - j - 1);
-    if (type == "lora" || type == "lyco") {
-      const std::string name = args.substr(0, args.find(':'));
-      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-    }
-    i = close;  // findall goes on after the match
-  }
-  return names;
-}
-
 void add_recipe_flags(CLI::App& cmd, GenerateArgs& a) {
   auto& r = a.request;
   cmd.add_option("--prompt-syntax", r.prompt_syntax,
@@ -201,7 +175,7 @@ void resolve_recipe_files(const GenerateArgs& a, Request& r) {
   }
   if (r.prompt_syntax != "plain") {
     // A1111 reads the tags of the prompt only (a negative prompt's stay text).
-    for (const std::string& name : lora_tag_names(r.prompt)) {
+    for (const std::string& name : pangu_draw::lora_tag_names(r.prompt)) {
       const bool given = std::any_of(r.loras.begin(), r.loras.end(),
                                      [&](const Lora& l) { return l.name == name; });
       if (!given) r.loras.push_back(tag_lora(name, a.lora_dir));

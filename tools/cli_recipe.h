@@ -18,11 +18,6 @@ namespace pangu_draw::cli {
 // Registers the flags, bound to `args` (called by add_request_flags).
 void add_recipe_flags(CLI::App& cmd, GenerateArgs& args);
 
-// The names of the LoRA tags of an A1111 prompt: <lora:NAME:w>, <lora:NAME>, <lora:NAME:te:unet>
-// (and the <lyco:...> alias), as A1111's extra-network pattern <(\w+):([^>]+)> finds them, in
-// order, each once.
-std::vector<std::string> lora_tag_names(const std::string& prompt);
-
 // True for the pickled formats no file of which is ever loaded (.pt, .pth, .bin, .ckpt, .pkl).
 bool is_pickle_path(const std::string& path);
 
@@ -30,9 +25,10 @@ bool is_pickle_path(const std::string& path);
 [[noreturn]] void refuse_pickle(const std::string& path, const std::string& what);
 
 // Reads what the request needs from disk: its pending LoRA files (name = file stem), a LoRA for
-// each prompt tag not already given (DIR/name.safetensors of --lora-dir, weight 0: the tag adds
-// its own), and every embedding of --embedding-dir. Files are read once per process.
-// Error{Input} for missing or pickled files, Error{Usage} for tags without --lora-dir.
+// each tag of the prompt not already given (pangu_draw::lora_tag_names; DIR/name.safetensors of
+// --lora-dir, weight 0: the tag adds its own), and every embedding of --embedding-dir. Files are
+// read once per process. Error{Input} for missing or pickled files, Error{Usage} for tags
+// without --lora-dir.
 void resolve_recipe_files(const GenerateArgs& args, Request& request);
 
 // A warning line on stderr ("[warning] ...").

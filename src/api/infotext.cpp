@@ -115,6 +115,7 @@ void add_run_settings(const Request& r, const pipeline::ModelBundle& model,
   if (r.dynamic_threshold != 0) {
     entries.emplace_back("Dynamic threshold", str(r.dynamic_threshold));
     if (r.dynamic_threshold_max != 1) entries.emplace_back("Dynamic threshold max", str(r.dynamic_threshold_max));
+    if (r.dynamic_threshold_range != 0) entries.emplace_back("Dynamic threshold range", str(r.dynamic_threshold_range));
   }
   if (r.vae_tile != -1) entries.emplace_back("VAE tile", str(r.vae_tile));
   if (model.texture && !r.time_decoupled && r.experts.empty()) entries.emplace_back("Time-decoupled", "off");

@@ -77,6 +77,7 @@ TEST(Recipes, OurPngReproducesItselfBitForBit) {
                               "blurry, tiny_neg", "--steps", "4", "--seed", "11", "--sampler", "DPM++ 2M",
                               "--schedule", "karras", "--cfg-scale", "5.5", "--clip-skip", "2", "-W", "80", "-H",
                               "48", "--style", "cartoon", "--style-scale", "2.5", "--dynamic-threshold", "0.995",
+                              "--dynamic-threshold-max", "1.5", "--dynamic-threshold-range", "2",
                               "--lora", kStyleLora + ":0.6", "--lora-dir", kLoras, "--embedding-dir", kEmbeddings}));
   const auto o = pt::run_cli(gen(dir + "/b.png", {"--from-png", dir + "/a.png", "--lora-dir", kLoras,
                                                   "--embedding-dir", kEmbeddings}));
@@ -87,6 +88,7 @@ TEST(Recipes, OurPngReproducesItselfBitForBit) {
   EXPECT_TRUE(same_pixels(dir + "/a.png", dir + "/b.png"));
   EXPECT_EQ(io::read_file(dir + "/a.png"), io::read_file(dir + "/b.png"));  // the same PNG bytes
   for (const char* entry : {"Sampler: DPM++ 2M Karras", "Clip skip: 2", "Dynamic threshold: 0.995",
+                            "Dynamic threshold max: 1.5", "Dynamic threshold range: 2",
                             "Lora weights: \"tiny_style: 0.6\"", "Style: cartoon 2.5", "Size: 80x48"}) {
     EXPECT_TRUE(contains(text, entry)) << entry << " not in\n" << text;
   }
@@ -215,6 +217,9 @@ TEST(Recipes, MalformedRecipesGiveClearErrors) {
       {"p <lora:tiny_style:0.5>" + settings, {}, 1, "pass --lora-dir"},
       {"p" + settings + ", Lora weights: \"tiny_style: 0.5\"", {}, 1, "pass --lora-dir"},
       {"p\nSteps: 3, Sampler: No Such Sampler, Seed: 1, Size: 64x64", {}, 1, "unknown sampler"},
+      // a Hires fix recipe's Denoising strength is its second pass's: listed with the Hires keys
+      {"p\nSteps: 3, Sampler: No Such Sampler, Seed: 1, Denoising strength: 0.4, Hires upscale: 2", {}, 1,
+       "not used here: Denoising strength, Hires upscale\n"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];
@@ -263,11 +268,11 @@ TEST(Recipes, BadFilesAndFlagsGiveClearErrors) {
 TEST(Recipes, MissingAndUnknownSettingsAreWarnedAbout) {
   const auto dir = pt::temp_dir("recipe_warn");
   const std::string png = write_recipe(dir, "r.png", "p\nSampler: Euler, Seed: 3, Size: 64x64, Foo bar: 1, "
-                                                     "Hires upscale: 2, Denoising strength: 0.5");
+                                                     "RNG: NV, Denoising strength: 0.5");
   const auto o = pt::run_cli(gen(dir + "/out.png", {"--from-png", png, "--steps", "2"}));
   ASSERT_EQ(o.code, 0) << o.output;
   EXPECT_TRUE(contains(o.output, "gives no Steps")) << o.output;
-  EXPECT_TRUE(contains(o.output, "not used here: Foo bar, Hires upscale")) << o.output;
+  EXPECT_TRUE(contains(o.output, "not used here: Foo bar, RNG\n")) << o.output;
   EXPECT_TRUE(contains(o.output, "--init-image")) << o.output;  // an img2img recipe without its image
   EXPECT_TRUE(contains(params(dir + "/out.png"), "Steps: 2, Sampler: Euler, CFG scale: 7.5, Seed: 3"));
 }
