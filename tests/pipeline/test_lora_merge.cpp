@@ -4,6 +4,7 @@
 // UNet output and the text encoder's hidden states; key formats and ldm <-> diffusers names.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
 
 #include "io/key_map_ldm.h"
@@ -22,6 +23,15 @@ const std::string kData = PD_LORA_DATA_DIR;
 std::shared_ptr<const io::LoraFile> lora_file(const std::string& name) {
   auto file = io::SafetensorsFile::open(kData + "/" + name);
   return std::make_shared<const io::LoraFile>(io::parse_lora(*file));
+}
+
+// PD_EXPECT_CLOSE that also prints the max error relative to the reference's max magnitude.
+void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, double tol,
+                  const std::string& what) {
+  const double scale = expected.abs().max().item<double>();
+  const double err = (actual.to(torch::kFloat) - expected).abs().max().item<double>();
+  std::printf("  %-90s max rel. error %.2e\n", what.c_str(), scale > 0 ? err / scale : err);
+  PD_EXPECT_CLOSE(actual, expected, tol, what);
 }
 
 std::shared_ptr<const pl::ModelBundle> sd1() {
@@ -51,10 +61,10 @@ void expect_case(const pl::ModelBundle& model, const io::SafetensorsFile& ref,
   int weights = 0;
   for (const auto& key : ref.names()) {
     if (key.rfind(c + ".unet.", 0) == 0) {
-      PD_EXPECT_CLOSE(unet.at(key.substr(c.size() + 6)), ref.load(key), 1e-5, key);
+      expect_close(unet.at(key.substr(c.size() + 6)), ref.load(key), 1e-5, key);
       ++weights;
     } else if (key.rfind(c + ".te.", 0) == 0) {
-      PD_EXPECT_CLOSE(te.at(key.substr(c.size() + 4)), ref.load(key), 1e-5, key);
+      expect_close(te.at(key.substr(c.size() + 4)), ref.load(key), 1e-5, key);
       ++weights;
     }
   }
@@ -64,9 +74,9 @@ void expect_case(const pl::ModelBundle& model, const io::SafetensorsFile& ref,
   auto encoder = model.conditioner->encoders().at(0);
   auto out = unet_module->forward(fixture.get("unet.input").unsqueeze(0), torch::tensor({500}),
                                   fixture.get("context.prompt0").unsqueeze(0));
-  PD_EXPECT_CLOSE(out[0], ref.load(c + ".unet_out"), 1e-4, c + " UNet output");
+  expect_close(out[0], ref.load(c + ".unet_out"), 1e-4, c + " UNet output");
   auto hidden = encoder->forward(prompt0_ids()).last_hidden;
-  PD_EXPECT_CLOSE(hidden[0], ref.load(c + ".te_hidden"), 1e-4, c + " text encoder hidden state");
+  expect_close(hidden[0], ref.load(c + ".te_hidden"), 1e-4, c + " text encoder hidden state");
 }
 
 std::map<std::string, torch::Tensor> snapshot(const pl::ModelBundle& model) {
@@ -124,8 +134,48 @@ TEST(LoraMerge, TextEncoderAndUNetWeightsApart) {
   const auto te = params(*model->conditioner->encoders().at(0));
   for (const auto& key : ref->names()) {
     if (key.rfind("kohya_ldm.te.", 0) == 0) {
-      PD_EXPECT_CLOSE(te.at(key.substr(13)), ref->load(key), 1e-5, key);
+      expect_close(te.at(key.substr(13)), ref->load(key), 1e-5, key);
     }
+  }
+}
+
+// SDXL: a kohya LoRA with SGM UNet names, lora_te1_ and lora_te2_ (make_lora_xl_references.py):
+// merged weights of both encoders and the UNet, each encoder's hidden states and the UNet output
+// with SDXL's added conditioning, against diffusers' SDXL load_lora_weights + fuse_lora.
+TEST(LoraMerge, SdxlBothTextEncodersAndUNet) {
+  const auto model = pl::load_bundle(pt::model_dir("xl"), pl::LoadSettings{});
+  pl::LoraPatcher patcher(*model);
+  patcher.apply({{"xl_kohya", lora_file("xl_kohya.safetensors"), 0.8, 0.8}});
+  torch::InferenceMode guard;
+  auto ref = io::SafetensorsFile::open(kData + "/xl_references.safetensors");
+  auto te = model->conditioner->encoders().at(0), te2 = model->conditioner->encoders().at(1);
+  const std::map<std::string, std::map<std::string, torch::Tensor>> parts = {
+      {"unet", params(*model->unet)}, {"te", params(*te)}, {"te2", params(*te2)}};
+  int weights = 0;
+  for (const auto& [part, table] : parts) {
+    for (const auto& key : ref->names()) {
+      const std::string prefix = "xl_kohya." + part + ".";
+      if (key.rfind(prefix, 0) != 0) continue;
+      expect_close(table.at(key.substr(prefix.size())), ref->load(key), 1e-5, key);
+      ++weights;
+    }
+  }
+  EXPECT_EQ(weights, 8);
+  pt::Reference fixture("xl");
+  pangu_draw::unet::UNetExtra extra;
+  extra.text_embeds = fixture.get("pooled.prompt0").unsqueeze(0);
+  extra.time_ids = torch::tensor({{64.0f, 64.0f, 0.0f, 0.0f, 64.0f, 64.0f}});
+  auto unet = model->unet;
+  auto out = unet->forward(fixture.get("unet.input").unsqueeze(0), torch::tensor({500}),
+                           fixture.get("context.prompt0").unsqueeze(0), extra);
+  expect_close(out[0], ref->load("xl_kohya.unet_out"), 1e-4, "xl UNet output");
+  const auto tokens = pt::tokens("xl");
+  const std::string prompt = tokens["prompts"][0];
+  for (int e = 0; e < 2; ++e) {
+    std::vector<int64_t> ids = tokens["token_ids"][prompt][e];
+    auto hidden = (e == 0 ? te : te2)->forward(torch::tensor(ids).unsqueeze(0)).last_hidden;
+    expect_close(hidden[0], ref->load(e == 0 ? "xl_kohya.te_hidden" : "xl_kohya.te2_hidden"), 1e-4,
+                    "xl text encoder " + std::to_string(e + 1));
   }
 }
 
