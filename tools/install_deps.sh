@@ -18,6 +18,7 @@ PACKAGES=(
   libcli11-dev          # the CLI's argument parser
   libspdlog-dev         # logging
   nlohmann-json3-dev    # config.json, safetensors headers
+  libcpp-httplib-dev    # `pangu-draw serve`: the HTTP server (docs/server.md)
   libgtest-dev          # the test suite
   clang-14 libclang-rt-14-dev  # tools/ci_hardening.sh: libFuzzer + ASan/UBSan targets
 )
@@ -41,6 +42,13 @@ fi
 [ "${PD_SKIP_TORCH:-0}" = 1 ] && exit 0
 TORCH_VERSION=${PD_TORCH_VERSION:-2.15.0}
 VENV=.venv
+# tests/server/fuzz_openapi.py fuzzes `pangu-draw serve` with schemathesis (skipped without it).
+install_schemathesis() {
+  "$VENV/bin/python" -c 'import schemathesis' 2>/dev/null ||
+    "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5" ||
+    echo "schemathesis not installed: ctest's Server.OpenApiFuzz will be skipped" >&2
+}
+[ -x "$VENV/bin/python" ] && install_schemathesis
 if [ -x "$VENV/bin/python" ] &&
    [ "$("$VENV/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null)" = "$TORCH_VERSION" ]; then
   exit 0
@@ -49,4 +57,5 @@ echo "installing LibTorch: PyPI torch==$TORCH_VERSION into $VENV (about 540 MB +
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check "torch==$TORCH_VERSION"
 "$VENV/bin/pip" install -q --disable-pip-version-check pillow  # test_infotext reads our PNG text with it
+install_schemathesis
 "$VENV/bin/python" -c 'import torch; print("LibTorch", torch.__version__, "at", torch.utils.cmake_prefix_path)' >&2

@@ -10,6 +10,7 @@
 #include "cli_bench.h"
 #include "cli_generate.h"
 #include "pangu_draw/pangu_draw.h"
+#include "serve.h"
 
 namespace {
 
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
   pangu_draw::cli::BatchArgs batch;
   auto* batch_cmd = pangu_draw::cli::add_batch(app, batch);
   auto& bench = pangu_draw::cli::add_bench(app);
+  pangu_draw::cli::ServeArgs serve;
+  auto* serve_cmd = pangu_draw::cli::add_serve(app, serve);
   std::string ckpt, converted, cast;
   auto* convert_cmd = app.add_subcommand(
       "convert", "Convert a MindSpore .ckpt (PanGu-Draw 3.0 release) to a .safetensors single file");
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
     if (gen_cmd->parsed()) pangu_draw::cli::run_generate(generate, !quiet);
     if (batch_cmd->parsed()) return pangu_draw::cli::run_batch(batch, !quiet);
     if (bench.cmd->parsed()) return pangu_draw::cli::run_bench(bench);
+    if (serve_cmd->parsed()) return pangu_draw::cli::run_serve(serve, !quiet);
     if (convert_cmd->parsed()) {
       const auto n = pangu_draw::convert_mindspore_checkpoint(ckpt, converted, cast);
       std::fprintf(stderr, "wrote %zu tensors to %s\n", n, converted.c_str());
