@@ -119,7 +119,7 @@ torch::Tensor Conditioner::encode_chunks(size_t encoder, const std::vector<Promp
   const CLIPTextOutput h =
       enc->encode(ids, tokens, hidden_selection(config_.encoders[encoder].layer, options.clip_skip));
   auto z = h.selected;  // [K, N, W]
-  if (weighted) z = emphasize(z, torch::tensor(flat_weights).view({k, n}));
+  if (weighted) z = emphasize(z, torch::tensor(flat_weights).view({k, n}).to(z.device()));
   if (pooled) *pooled = h.pooled_projected.narrow(0, 0, 1);
   return z.reshape({1, k * n, z.size(2)});
 }

@@ -24,7 +24,8 @@ std::string widths_str(const std::vector<int64_t>& widths) {
 }
 
 // [n, width] from a stored tensor: [dim] -> [1, dim], [..., dim] -> [-1, dim] (A1111's reshape).
-torch::Tensor as_vectors(const io::SafetensorsFile& f, const std::string& key, const std::string& who) {
+torch::Tensor as_vectors(const io::SafetensorsFile& f, const std::string& key,
+                         const std::string& who) {
   torch::Tensor t = f.load(key, torch::kFloat);
   PD_CHECK(t.dim() >= 1 && t.numel() > 0, Input,
            who << ": tensor '" << key << "' is " << core::shape_str(t.sizes())
@@ -35,22 +36,24 @@ torch::Tensor as_vectors(const io::SafetensorsFile& f, const std::string& key, c
 void check_width(const torch::Tensor& v, int64_t width, const std::string& who,
                  const std::string& key, const std::vector<int64_t>& widths) {
   PD_CHECK(v.size(1) == width, Input,
-           who << ": '" << key << "' has vectors of width " << v.size(1) << " but this model's text "
+           who << ": '" << key << "' has vectors of width " << v.size(1)
+               << " but this model's text "
                << "encoder" << (widths.size() > 1 ? "s take " : " takes ") << widths_str(widths)
                << ": the embedding was made for another model family");
 }
 
 }  // namespace
 
-TextualInversion read_textual_inversion(const EmbeddingFile& file, const std::vector<int64_t>& widths) {
+TextualInversion read_textual_inversion(const EmbeddingFile& file,
+                                        const std::vector<int64_t>& widths) {
   const std::string who = "embedding '" + file.name + "'";
   PD_CHECK(!file.name.empty(), Input, "an embedding needs a name (the prompt word it stands for)");
   PD_CHECK(file.bytes && !file.bytes->empty(), Input, who << ": the file is empty");
   PD_CHECK(!looks_pickled(*file.bytes), Input,
            who << ": the file is a pickle (.pt/.bin/.ckpt); pickles can run code and are never "
                << "loaded: convert it to .safetensors");
-  const auto f = io::SafetensorsFile::from_bytes(
-      std::string(file.bytes->begin(), file.bytes->end()), who);
+  const auto f =
+      io::SafetensorsFile::from_bytes(std::string(file.bytes->begin(), file.bytes->end()), who);
   const auto names = f->names();
   TextualInversion out;
   out.name = file.name;

@@ -28,6 +28,7 @@ struct TextualInversion {
 // Error{Input} naming the embedding when the bytes are a pickle or not safetensors, when the
 // tensors are not one of the layouts above, or when their widths or count do not fit the model
 // (an SD 1.x embedding on SDXL and the like), saying what the model needs.
-TextualInversion read_textual_inversion(const EmbeddingFile& file, const std::vector<int64_t>& widths);
+TextualInversion read_textual_inversion(const EmbeddingFile& file,
+                                        const std::vector<int64_t>& widths);
 
 }  // namespace pangu_draw::text_encoders

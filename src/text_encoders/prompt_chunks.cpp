@@ -91,7 +91,8 @@ class Chunker {
     for (const auto& w : words) {  // longest name first
       const size_t n = w.name_ids.size();
       if (n > 0 && pos + n <= tokens.size() &&
-          std::equal(w.name_ids.begin(), w.name_ids.end(), tokens.begin() + static_cast<ptrdiff_t>(pos))) {
+          std::equal(w.name_ids.begin(), w.name_ids.end(),
+                     tokens.begin() + static_cast<ptrdiff_t>(pos))) {
         return &w;
       }
     }
@@ -110,7 +111,8 @@ ChunkRules chunk_rules_for(const tokenizers::Tokenizer& tokenizer) {
   ChunkRules r;
   r.specials = tokenizer.special_ids();
   r.length = tokenizer.max_length() - (r.specials.begin >= 0 ? 2 : 1);
-  PD_CHECK(r.length >= 1, Input, "tokenizer length " << tokenizer.max_length() << " leaves no room for a prompt");
+  PD_CHECK(r.length >= 1, Input,
+           "tokenizer length " << tokenizer.max_length() << " leaves no room for a prompt");
   const auto comma = tokenizer.tokenize(",").ids;
   r.comma = comma.size() == 1 ? comma[0] : -1;
   return r;

@@ -14,10 +14,10 @@
 namespace pangu_draw::text_encoders {
 
 struct ChunkRules {
-  int64_t length = 75;            // content tokens per chunk (the tokenizer's length minus BOS/EOS)
+  int64_t length = 75;  // content tokens per chunk (the tokenizer's length minus BOS/EOS)
   tokenizers::SpecialIds specials;
-  int64_t comma = -1;             // the tokenizer's id of ","; -1: no comma backtrack
-  int64_t backtrack = 20;         // A1111's comma_padding_backtrack
+  int64_t comma = -1;      // the tokenizer's id of ","; -1: no comma backtrack
+  int64_t backtrack = 20;  // A1111's comma_padding_backtrack
 };
 
 // The rules for a tokenizer: its length, specials and comma.

@@ -17,7 +17,9 @@ namespace uc = tokenizers::unicode;
 constexpr double kRound = 1.1;
 constexpr double kSquare = 1 / 1.1;
 
-bool is_special(char c) { return c == '\\' || c == '(' || c == ')' || c == '[' || c == ']' || c == ':'; }
+bool is_special(char c) {
+  return c == '\\' || c == '(' || c == ')' || c == '[' || c == ']' || c == ':';
+}
 
 // Python's \w for str.
 bool is_word(char32_t c) { return c == U'_' || uc::is_letter(c) || uc::is_number(c); }
@@ -103,7 +105,8 @@ class Parser {
   size_t step(const std::string& p, size_t i) {
     const char c = p[i];
     if (c == '\\') {
-      const bool escaped = i + 1 < p.size() && std::string("()[]\\").find(p[i + 1]) != std::string::npos;
+      const bool escaped =
+          i + 1 < p.size() && std::string("()[]\\").find(p[i + 1]) != std::string::npos;
       out_.push_back({escaped ? std::string(1, p[i + 1]) : std::string(), 1.0});
       return escaped ? 2 : 1;
     }

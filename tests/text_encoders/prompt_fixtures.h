@@ -32,7 +32,8 @@ inline std::shared_ptr<const std::vector<uint8_t>> file_bytes(const std::string&
                                                       std::istreambuf_iterator<char>());
 }
 
-inline std::shared_ptr<const std::vector<uint8_t>> tensors_bytes(const pangu_draw::io::NamedTensors& t) {
+inline std::shared_ptr<const std::vector<uint8_t>> tensors_bytes(
+    const pangu_draw::io::NamedTensors& t) {
   const std::string s = pangu_draw::io::safetensors_bytes(t);
   return std::make_shared<const std::vector<uint8_t>>(s.begin(), s.end());
 }
@@ -43,7 +44,8 @@ inline const nlohmann::json& references() {
 }
 
 inline const pangu_draw::io::SafetensorsFile& reference_tensors() {
-  static const auto f = pangu_draw::io::SafetensorsFile::open(kData + "/prompt_references.safetensors");
+  static const auto f =
+      pangu_draw::io::SafetensorsFile::open(kData + "/prompt_references.safetensors");
   return *f;
 }
 
@@ -68,7 +70,8 @@ inline std::shared_ptr<const te::Conditioner> load_patched(const std::string& se
     norm->weight.copy_(patch->load(set + "." + spec.encoder + ".weight"));
     norm->bias.copy_(patch->load(set + "." + spec.encoder + ".bias"));
   }
-  return std::make_shared<const te::Conditioner>(std::move(config), std::move(toks), std::move(encs));
+  return std::make_shared<const te::Conditioner>(std::move(config), std::move(toks),
+                                                 std::move(encs));
 }
 
 inline std::shared_ptr<const te::Conditioner> conditioner(const std::string& set) {
@@ -85,7 +88,8 @@ inline te::PromptOptions options_for(const nlohmann::json& c, const te::Conditio
   std::vector<te::EmbeddingFile> files;
   for (const auto& name : c["embeddings"]) {
     const std::string n = name.get<std::string>();
-    files.push_back({n, file_bytes(kData + "/" + references()["embeddings"][n].get<std::string>())});
+    files.push_back(
+        {n, file_bytes(kData + "/" + references()["embeddings"][n].get<std::string>())});
   }
   o.embeddings = cond.read_embeddings(files);
   return o;

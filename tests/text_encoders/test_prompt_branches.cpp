@@ -18,7 +18,9 @@ const nlohmann::json& find_case(const std::string& key) {
   throw std::runtime_error("no reference case " + key);
 }
 
-torch::Tensor context_of(const std::string& key) { return reference_tensors().load(key + ".context"); }
+torch::Tensor context_of(const std::string& key) {
+  return reference_tensors().load(key + ".context");
+}
 
 double rel_err(const torch::Tensor& a, const torch::Tensor& e) {
   return ((a - e).abs().max() / e.abs().max()).item<double>();
@@ -29,15 +31,17 @@ double rel_err(const torch::Tensor& a, const torch::Tensor& e) {
 TEST(PromptBranches, ShorterBranchesArePaddedWithTheEmptyChunk) {
   pl::ModelBundle model;
   model.conditioner = conditioner("sd1");
-  const auto& neg = find_case("sd1.embedding_neg");   // 1 chunk, with the embedding
-  const auto& pos = find_case("sd1.three_chunks");    // 3 chunks
-  const auto& style = find_case("sd1.two_chunks");    // 2 chunks
+  const auto& neg = find_case("sd1.embedding_neg");  // 1 chunk, with the embedding
+  const auto& pos = find_case("sd1.three_chunks");   // 3 chunks
+  const auto& style = find_case("sd1.two_chunks");   // 2 chunks
   const auto opts = options_for(neg, *model.conditioner);
   const auto g = pl::guided_conditioning(model, pos["prompt"], neg["prompt"], {style["prompt"]},
                                          {7.5, {4.0}}, 64, 64, opts);
   ASSERT_EQ(g.batched.context.sizes(), (std::vector<int64_t>{3, 231, 32}));
   const auto empty = context_of("sd1.empty");
-  EXPECT_LT(rel_err(g.batched.context[0], torch::cat({context_of("sd1.embedding_neg"), empty, empty})), 1e-4);
+  EXPECT_LT(
+      rel_err(g.batched.context[0], torch::cat({context_of("sd1.embedding_neg"), empty, empty})),
+      1e-4);
   EXPECT_LT(rel_err(g.batched.context[1], context_of("sd1.three_chunks")), 1e-4);
   EXPECT_LT(rel_err(g.batched.context[2], torch::cat({context_of("sd1.two_chunks"), empty})), 1e-4);
 }

@@ -63,14 +63,16 @@ TEST(PromptConditioning, ChunkIdsEqualTheReference) {
         words.push_back({tok->tokenize(opts.embeddings[j].name).ids,
                          opts.embeddings[j].vectors[e].size(0), static_cast<int>(j)});
       }
-      const auto chunked = c["syntax"] == "plain"
-                               ? te::plain_chunk(c["prompt"].get<std::string>(), *tok)
-                               : te::chunk_prompt(fragments, *tok, te::chunk_rules_for(*tok), words);
+      const auto chunked =
+          c["syntax"] == "plain"
+              ? te::plain_chunk(c["prompt"].get<std::string>(), *tok)
+              : te::chunk_prompt(fragments, *tok, te::chunk_rules_for(*tok), words);
       std::vector<std::vector<int64_t>> got;
       for (const auto& ch : chunked.chunks) got.push_back(ch.ids);
       auto want = c["ids"][e].get<std::vector<std::vector<int64_t>>>();
       // The reference pads an encoder with fewer chunks (two tokenizers) with empty chunks.
-      while (got.size() < want.size()) got.push_back(te::empty_chunk(te::chunk_rules_for(*tok)).ids);
+      while (got.size() < want.size())
+        got.push_back(te::empty_chunk(te::chunk_rules_for(*tok)).ids);
       EXPECT_EQ(got, want) << c["key"] << " encoder " << e;
     }
   }
@@ -97,7 +99,8 @@ TEST(PromptConditioning, ContextsEqualTheReference) {
     }
     ++checked;
   }
-  std::cout << "[   INFO   ] " << checked << " prompt cases, worst max|a-e|/max|e| = " << worst << "\n";
+  std::cout << "[   INFO   ] " << checked << " prompt cases, worst max|a-e|/max|e| = " << worst
+            << "\n";
   EXPECT_GE(checked, 25);
 }
 
@@ -123,7 +126,8 @@ TEST(PromptConditioning, PadToAppendsTheEmptyChunk) {
 // Plain syntax is today's behaviour: the fixture's own references (openai CLIP, truncated).
 TEST(PromptConditioning, PlainSyntaxKeepsTheTruncatedSingleChunk) {
   const auto cond = te::load_conditioner(pangu_draw::io::ModelLayout::open(fx::model_dir("sd1")));
-  const auto fixture = pangu_draw::io::SafetensorsFile::open(fx::fixtures_root() + "/sd1/reference/reference.safetensors");
+  const auto fixture = pangu_draw::io::SafetensorsFile::open(
+      fx::fixtures_root() + "/sd1/reference/reference.safetensors");
   const auto prompts = fx::tokens("sd1")["prompts"];
   te::PromptOptions plain;
   plain.syntax = te::PromptSyntax::Plain;
@@ -131,7 +135,8 @@ TEST(PromptConditioning, PlainSyntaxKeepsTheTruncatedSingleChunk) {
     const auto want = fixture->load("context.prompt" + std::to_string(p));
     const auto got = cond->encode(prompts[p].get<std::string>(), 64, 64, nullptr, plain);
     EXPECT_LT(rel_err(got.context[0], want), 1e-4) << "prompt " << p;
-    if (prompts[p].get<std::string>().find('(') == std::string::npos && p != 5) {  // short, no weights
+    if (prompts[p].get<std::string>().find('(') == std::string::npos &&
+        p != 5) {  // short, no weights
       const auto a1111 = cond->encode(prompts[p].get<std::string>(), 64, 64);
       EXPECT_TRUE(torch::equal(a1111.context, got.context)) << "prompt " << p;
     }
@@ -155,20 +160,27 @@ TEST(PromptConditioning, EmbeddingsOfAnotherLayoutOrWidthAreInputErrors) {
                  std::shared_ptr<const std::vector<uint8_t>> bytes) {
     return c->read_embeddings({{name, std::move(bytes)}});
   };
-  EXPECT_NE(error_of([&] { read(xl, "e", sd1_emb); }, ErrorKind::Input).find("clip_l"), std::string::npos);
+  EXPECT_NE(error_of([&] { read(xl, "e", sd1_emb); }, ErrorKind::Input).find("clip_l"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { read(sd1, "e", xl_emb); }, ErrorKind::Input).find("two text encoders"),
             std::string::npos);
-  const auto pickle = std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{0x80, 0x02, 0x7d, 0x71});
-  EXPECT_NE(error_of([&] { read(sd1, "e", pickle); }, ErrorKind::Input).find("pickle"), std::string::npos);
-  const auto zip = std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{'P', 'K', 3, 4, 0, 0});
-  EXPECT_NE(error_of([&] { read(sd1, "e", zip); }, ErrorKind::Input).find("pickle"), std::string::npos);
+  const auto pickle =
+      std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{0x80, 0x02, 0x7d, 0x71});
+  EXPECT_NE(error_of([&] { read(sd1, "e", pickle); }, ErrorKind::Input).find("pickle"),
+            std::string::npos);
+  const auto zip =
+      std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{'P', 'K', 3, 4, 0, 0});
+  EXPECT_NE(error_of([&] { read(sd1, "e", zip); }, ErrorKind::Input).find("pickle"),
+            std::string::npos);
   const auto junk = std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{1, 2, 3});
   error_of([&] { read(sd1, "e", junk); }, ErrorKind::Input);
   const auto wide = tensors_bytes({{"emb_params", torch::zeros({2, 768})}});
-  EXPECT_NE(error_of([&] { read(sd1, "e", wide); }, ErrorKind::Input).find("width 768"), std::string::npos);
+  EXPECT_NE(error_of([&] { read(sd1, "e", wide); }, ErrorKind::Input).find("width 768"),
+            std::string::npos);
   const auto two = tensors_bytes({{"a", torch::zeros({2, 32})}, {"b", torch::zeros({2, 32})}});
   error_of([&] { read(sd1, "e", two); }, ErrorKind::Input);
-  const auto uneven = tensors_bytes({{"clip_l", torch::zeros({2, 32})}, {"clip_g", torch::zeros({3, 64})}});
+  const auto uneven =
+      tensors_bytes({{"clip_l", torch::zeros({2, 32})}, {"clip_g", torch::zeros({3, 64})}});
   error_of([&] { read(xl, "e", uneven); }, ErrorKind::Input);
   // A [dim] vector is one token (A1111's diffusers-concept rule).
   const auto one = read(sd1, "e", tensors_bytes({{"<concept>", torch::ones({32})}}));

@@ -50,7 +50,8 @@ TEST(PromptParser, A1111DocExamples) {
 
 // Every case of the Python reference: the same fragments, bit-equal weights.
 TEST(PromptParser, FragmentsEqualThePythonReference) {
-  const auto ref = pangu_draw::testing::read_json(std::string(PD_PROMPT_DATA_DIR) + "/prompt_references.json");
+  const auto ref =
+      pangu_draw::testing::read_json(std::string(PD_PROMPT_DATA_DIR) + "/prompt_references.json");
   int checked = 0;
   for (const auto& c : ref["cases"]) {
     if (c["syntax"] != "a1111") continue;
