@@ -175,7 +175,7 @@ TEST(LoraMerge, SdxlBothTextEncodersAndUNet) {
     std::vector<int64_t> ids = tokens["token_ids"][prompt][e];
     auto hidden = (e == 0 ? te : te2)->forward(torch::tensor(ids).unsqueeze(0)).last_hidden;
     expect_close(hidden[0], ref->load(e == 0 ? "xl_kohya.te_hidden" : "xl_kohya.te2_hidden"), 1e-4,
-                    "xl text encoder " + std::to_string(e + 1));
+                 "xl text encoder " + std::to_string(e + 1));
   }
 }
 

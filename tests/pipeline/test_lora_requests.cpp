@@ -3,6 +3,8 @@
 // bit, the one unknown-keys warning, and the errors (a tag naming no LoRA, another architecture).
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "api/lora_apply.h"
 #include "io/safetensors.h"
 #include "support/fixtures.h"
@@ -138,6 +140,27 @@ TEST(LoraRequests, UnknownKeysAreListedInOneWarning) {
   }
   EXPECT_EQ(with_junk, latent(pipe, request(kPrompt, {lora("peft", 1)})))
       << "the known keys applied";
+}
+
+// Concurrent requests with different LoRA sets on one Pipeline: each thread's results equal the
+// same requests run alone (a set change waits for the runs using the current set).
+TEST(LoraRequests, ConcurrentRequestsWithDifferentSetsKeepTheirOwnWeights) {
+  auto pipe = Pipeline::load(pt::model_dir("sd1"));
+  const std::vector<Request> sets = {request(kPrompt), request(kPrompt, {lora("kohya_ldm", 0.8f)}),
+                                     request(kPrompt, {lora("lokr", 1.0f), lora("peft", 0.5f)})};
+  std::vector<std::vector<float>> alone;
+  for (const auto& r : sets) alone.push_back(latent(pipe, r));
+  std::vector<std::vector<std::vector<float>>> got(sets.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < sets.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 3; ++i) got[t].push_back(latent(pipe, sets[t]));
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (size_t t = 0; t < sets.size(); ++t) {
+    for (const auto& l : got[t]) EXPECT_EQ(l, alone[t]) << "set " << t;
+  }
 }
 
 TEST(LoraTags, A1111Syntax) {
