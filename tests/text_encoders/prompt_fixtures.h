@@ -52,7 +52,8 @@ inline const pangu_draw::io::SafetensorsFile& reference_tensors() {
 // The fixture model's conditioner with the final layer norms of the reference (the fixture's
 // are the identity, which leaves last-layer states with a zero mean: A1111's mean restoration
 // is then 0/0; make_prompt_references.py, make_norm_patch).
-inline std::shared_ptr<const te::Conditioner> load_patched(const std::string& set) {
+inline std::shared_ptr<const te::Conditioner> load_patched(
+    const std::string& set, torch::ScalarType dtype = torch::kFloat) {
   const auto layout = pangu_draw::io::ModelLayout::open(fx::model_dir(set));
   std::vector<std::string> folders;
   for (const char* f : {"text_encoder", "text_encoder_2"}) {
@@ -65,7 +66,8 @@ inline std::shared_ptr<const te::Conditioner> load_patched(const std::string& se
   torch::NoGradGuard no_grad;
   for (const auto& spec : config.encoders) {
     toks.push_back(pangu_draw::tokenizers::load_tokenizer(layout.files(spec.tokenizer)));
-    encs.push_back(te::load_clip_text(layout.config(spec.encoder), layout.weights(spec.encoder)));
+    encs.push_back(
+        te::load_clip_text(layout.config(spec.encoder), layout.weights(spec.encoder), dtype));
     auto& norm = encs.back()->text_model->final_layer_norm;
     norm->weight.copy_(patch->load(set + "." + spec.encoder + ".weight"));
     norm->bias.copy_(patch->load(set + "." + spec.encoder + ".bias"));

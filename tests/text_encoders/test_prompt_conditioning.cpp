@@ -104,6 +104,25 @@ TEST(PromptConditioning, ContextsEqualTheReference) {
   EXPECT_GE(checked, 25);
 }
 
+// Half-precision encoders (the weights' dtype): embedding vectors, weights and padding go through
+// in that dtype; within half precision of the float32 reference.
+TEST(PromptConditioning, HalfPrecisionEncodersFollowTheReference) {
+  for (const std::string key : {"sd1.embedding_pos", "xl.embedding", "xl.two_chunks"}) {
+    const nlohmann::json* c = nullptr;
+    for (const auto& x : references()["cases"]) {
+      if (x["key"] == key) c = &x;
+    }
+    ASSERT_TRUE(c) << key;
+    const auto cond = load_patched((*c)["model"], torch::kHalf);
+    const auto out =
+        cond->encode((*c)["prompt"].get<std::string>(), 64, 64, nullptr, options_for(*c, *cond));
+    EXPECT_EQ(out.context.scalar_type(), torch::kHalf);
+    EXPECT_LT(rel_err(out.context[0], reference_tensors().load(key + ".context")), 1e-2) << key;
+    const auto padded = cond->pad_to(out, out.context.size(1) + 77, {});
+    EXPECT_EQ(padded.context.scalar_type(), torch::kHalf);
+  }
+}
+
 // A shorter branch is padded with A1111's empty chunk (the context of ""), a zeroed one with 0.
 TEST(PromptConditioning, PadToAppendsTheEmptyChunk) {
   for (const std::string set : {"sd1", "xl"}) {
