@@ -116,3 +116,34 @@ TEST(PromptParser, WeightsPythonCannotReadAreInputErrors) {
   // Without an open '(' the same lexeme is text.
   expect_fragments("a:1.2.3)", {{"a:1.2.3)", 1.0}});
 }
+
+// 600 random prompts over the syntax's characters (brackets, weights good and bad, escapes,
+// BREAK, CJK, tags): the same fragments as the Python reference parser, and an Input error
+// exactly where Python's float() fails.
+TEST(PromptParser, RandomPromptsEqualThePythonReference) {
+  const auto ref =
+      pangu_draw::testing::read_json(std::string(PD_PROMPT_DATA_DIR) + "/prompt_references.json");
+  int parsed = 0, errors = 0;
+  for (const auto& c : ref["parser_cases"]) {
+    const std::string prompt = c["prompt"];
+    if (c.contains("error")) {
+      try {
+        parse_prompt_attention(prompt);
+        ADD_FAILURE() << "no error for " << prompt;
+      } catch (const Error& e) {
+        EXPECT_EQ(e.kind, ErrorKind::Input) << prompt;
+      }
+      ++errors;
+      continue;
+    }
+    const auto got = parse_prompt_attention(prompt);
+    ASSERT_EQ(got.size(), c["fragments"].size()) << prompt;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].text, c["fragments"][i][0].get<std::string>()) << prompt;
+      EXPECT_EQ(got[i].weight, c["fragments"][i][1].get<double>()) << prompt;
+    }
+    ++parsed;
+  }
+  EXPECT_EQ(parsed + errors, 600);
+  EXPECT_GT(errors, 0);
+}
