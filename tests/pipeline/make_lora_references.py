@@ -2,8 +2,9 @@
 """make_lora_references.py: random LoRA / LyCORIS adapters for the sd1 fixture, in each format
 in circulation, and what the peers compute with them (tests/pipeline/test_lora*.cpp reads both).
 
-Made with diffusers 0.31.0, peft 0.21.2, transformers 4.46.3, torch 2.15.0 (a venv such as
-/work/pyref-lora: diffusers + peft on top of torch). Run from the repository root:
+Made with diffusers 0.31.0, peft 0.21.2, lycoris-lora 4.1.3 (+ einops, toml), transformers
+4.46.3, torch 2.15.0 (a venv such as /work/pyref-lora: diffusers + peft + lycoris-lora on top of
+torch). Run from the repository root:
     /work/pyref-lora/bin/python tests/pipeline/make_lora_references.py
 
 Writes tests/pipeline/data/lora/:
@@ -19,16 +20,18 @@ Writes tests/pipeline/data/lora/:
 Peers: kohya (ldm and diffusers module names, incl. LoCon 3x3 convs), PEFT and the older diffusers
 attention-processor format go through diffusers' own `load_lora_weights` + `fuse_lora(lora_scale=w)`
 + `unload_lora_weights` (the documented way to bake a LoRA into a model). diffusers has no LoHa /
-LoKr loader: their merged weights are W0 + w * dW with dW from LyCORIS' documented math,
-written out below with torch (LoHa: (w1a @ w1b) * (w2a @ w2b) * alpha / rank; LoKr:
-kron(w1, w2) * alpha / rank, w1 = w1a @ w1b or the full w1, scale 1 when neither factor is
-decomposed) and those weights are loaded into the diffusers models for the outputs.
+LoKr loader: their merged weights are W0 + w * dW with dW from LyCORIS' own
+lycoris.functional.{loha,lokr}.diff_weight (LoHa: (w1a @ w1b) * (w2a @ w2b) * alpha / rank; LoKr:
+kron(w1, w2) * alpha / rank, scale 1 when neither factor is decomposed), and those weights are
+loaded into the diffusers models for the outputs.
 """
 import json
 import os
 
 import torch
 from diffusers import StableDiffusionPipeline
+from lycoris.functional import loha as lyco_loha
+from lycoris.functional import lokr as lyco_lokr
 from safetensors.torch import load_file, save_file
 from transformers import CLIPTextConfig, CLIPTextModel
 
@@ -155,7 +158,7 @@ def peer_merge(files_and_weights):
     return pipe.unet.state_dict(), pipe.text_encoder.state_dict()
 
 
-# ---- LyCORIS (own math, from LyCORIS' documented formulas) ----
+# ---- LyCORIS LoHa / LoKr (lycoris-lora's functional diff_weight) ----
 def loha_file(layers, rank, alpha):
     sd = {}
     for name, param in layers:
@@ -171,10 +174,11 @@ def loha_file(layers, rank, alpha):
 
 
 def loha_delta(sd, prefix, shape):
-    w1 = sd[prefix + ".hada_w1_a"] @ sd[prefix + ".hada_w1_b"]
-    w2 = sd[prefix + ".hada_w2_a"] @ sd[prefix + ".hada_w2_b"]
-    scale = sd[prefix + ".alpha"].item() / sd[prefix + ".hada_w1_b"].shape[0]
-    return (w1 * w2).reshape(shape) * scale
+    # LyCORIS' own functional form: (w1d, w1u, w2d, w2u, t1, t2), gamma = alpha / rank.
+    gamma = sd[prefix + ".alpha"].item() / sd[prefix + ".hada_w1_b"].shape[0]
+    return lyco_loha.diff_weight(sd[prefix + ".hada_w1_b"], sd[prefix + ".hada_w1_a"],
+                                 sd[prefix + ".hada_w2_b"], sd[prefix + ".hada_w2_a"], None, None,
+                                 gamma=gamma, backend="torch").reshape(shape)
 
 
 def lokr_file(specs, rank, alpha):
@@ -196,16 +200,15 @@ def lokr_file(specs, rank, alpha):
 
 
 def lokr_delta(sd, prefix, shape):
+    # LyCORIS' functional form (w1, w1a, w1b, w2, w2a, w2b, t) with gamma = alpha: it scales by
+    # alpha / rank when a factor is a product, by 1 when none is.
     w1 = sd[prefix + ".lokr_w1"]
     if prefix + ".lokr_w2" in sd:
-        w2, scale = sd[prefix + ".lokr_w2"], 1.0  # no factor decomposed: alpha unused
+        weights, gamma = (w1, None, None, sd[prefix + ".lokr_w2"], None, None, None), 1.0
     else:
-        w2a, w2b = sd[prefix + ".lokr_w2_a"], sd[prefix + ".lokr_w2_b"]
-        w2 = (w2a @ w2b.flatten(1)).reshape(w2a.shape[0], *w2b.shape[1:])
-        scale = sd[prefix + ".alpha"].item() / w2b.shape[0]
-    if w2.dim() == 4:
-        w1 = w1[:, :, None, None]
-    return torch.kron(w1, w2).reshape(shape) * scale
+        weights = (w1, None, None, None, sd[prefix + ".lokr_w2_a"], sd[prefix + ".lokr_w2_b"], None)
+        gamma = sd[prefix + ".alpha"].item()
+    return lyco_lokr.diff_weight(*weights, gamma=gamma, backend="torch").reshape(shape)
 
 
 def own_merge(sd, delta_fn, weight):
@@ -298,8 +301,8 @@ def main():
         "peft": ([("peft", 0.6)], "diffusers"),
         "diffusers_old": ([("diffusers_old", 1.3)], "diffusers"),
         "two": ([("kohya_ldm", 0.5), ("peft", 0.8)], "diffusers"),
-        "loha": ([("loha", 0.9)], "lycoris-math"),
-        "lokr": ([("lokr", 0.8)], "lycoris-math"),
+        "loha": ([("loha", 0.9)], "lycoris"),
+        "lokr": ([("lokr", 0.8)], "lycoris"),
     }
     refs = {}
     for case, (members, peer) in cases.items():
