@@ -130,7 +130,7 @@ void parse_sampling(const json& body, Request& r, const Settings& settings, cons
 
 Image decode_image_field(const std::string& b64, const std::string& name, const Limits& limits) {
   const std::int64_t side = limits.max_side;
-  return decode_png(base64_decode(b64, name), side * side, name);
+  return pangu_draw::decode_png(base64_decode(b64, name), name, side * side);
 }
 
 void parse_img2img(const json& body, Request& r, const Limits& limits) {
@@ -212,7 +212,7 @@ json generation_answer(const Parsed& parsed, const Job& job, const Settings& set
   json images = json::array();
   if (parsed.send_images) {
     for (std::size_t i = 0; i < res.images.size(); ++i) {
-      images.push_back(base64_encode(encode_png(res.images[i], res.parameters[i])));
+      images.push_back(base64_encode(pangu_draw::encode_png(res.images[i], res.parameters[i])));
     }
   }
   const int width = res.images.empty() ? r.width : res.images[0].width;

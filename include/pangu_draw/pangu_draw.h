@@ -216,6 +216,14 @@ class Pipeline {
 void write_png(const std::string& path, const Image& image, const std::string& parameters,
                bool overwrite = true);
 
+/// The PNG bytes write_png would write (in memory, for hosts that send images elsewhere).
+std::string encode_png(const Image& image, const std::string& parameters);
+
+/// Decodes PNG bytes as RGB8 (alpha dropped); Error{Input} naming `origin` when they are not a
+/// valid PNG or hold more than `max_pixels` pixels.
+Image decode_png(const std::string& bytes, const std::string& origin = "image",
+                 std::int64_t max_pixels = std::int64_t(1) << 26);
+
 /// Reads the text chunk `key` (tEXt, zTXt or iTXt) of a PNG file as UTF-8 ("" when absent).
 std::string read_png_text(const std::string& path, const std::string& key = "parameters");
 

@@ -211,6 +211,14 @@ void write_png(const std::string& path, const Image& image, const std::string& p
   guarded("writing a PNG", [&] { io::write_png_file(path, image, parameters, overwrite); });
 }
 
+std::string encode_png(const Image& image, const std::string& parameters) {
+  return guarded("encoding a PNG", [&] { return io::encode_png(image, "parameters", parameters); });
+}
+
+Image decode_png(const std::string& bytes, const std::string& origin, std::int64_t max_pixels) {
+  return guarded("decoding a PNG", [&] { return io::decode_png(bytes, origin, max_pixels); });
+}
+
 std::string read_png_text(const std::string& path, const std::string& key) {
   return guarded("reading a PNG", [&] { return io::png_text(io::read_file(path, size_t(1) << 30), key); });
 }

@@ -197,12 +197,15 @@ void write_png_file(const std::string& path, const Image& image, const std::stri
 }
 
 Image read_image(const std::string& path, int64_t max_pixels) {
-  const std::string bytes = read_file(path);
+  return decode_png(read_file(path), path, max_pixels);
+}
+
+Image decode_png(const std::string& bytes, const std::string& origin, int64_t max_pixels) {
   PD_CHECK(bytes.compare(0, kSignature.size(), kSignature) == 0, Input,
-           path << ": not a PNG file; control images must be PNG (convert it, e.g. "
-                << "`convert in.jpg out.png`)");
+           origin << ": not a PNG file; images must be PNG (convert it, e.g. "
+                  << "`convert in.jpg out.png`)");
   auto corrupt = [&](int rc) {
-    return path + ": not a valid PNG image: " + describe(rc, bytes) +
+    return origin + ": not a valid PNG image: " + describe(rc, bytes) +
            "; the file is damaged or truncated (export or download it again)";
   };
   SpngCtx ctx = decoder(bytes);
@@ -210,7 +213,7 @@ Image read_image(const std::string& path, int64_t max_pixels) {
   int rc = spng_get_ihdr(ctx.get(), &ihdr);
   PD_CHECK(rc == 0, Input, corrupt(rc));
   PD_CHECK(int64_t(ihdr.width) * int64_t(ihdr.height) <= max_pixels, Input,
-           path << ": image is " << ihdr.width << "x" << ihdr.height << ", larger than the "
+           origin << ": image is " << ihdr.width << "x" << ihdr.height << ", larger than the "
                 << max_pixels << " pixels allowed");
   size_t size = 0;
   rc = spng_decoded_image_size(ctx.get(), SPNG_FMT_RGB8, &size);

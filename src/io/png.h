@@ -19,9 +19,13 @@ std::string encode_png(const Image& image, const std::string& key, const std::st
 void write_png_file(const std::string& path, const Image& image, const std::string& parameters,
                     bool overwrite);
 
-// Reads a PNG image as RGB8 (alpha dropped, 16-bit samples truncated to 8). Error{Input} naming
-// the file when it is not a PNG or is corrupt (bad chunk CRC, bad header, truncated data).
-// Images larger than `max_pixels` are rejected before decoding.
+// Decodes PNG bytes as RGB8 (alpha dropped, 16-bit samples truncated to 8). Error{Input} naming
+// `origin` (a file, a request field) when they are not a PNG or are corrupt (bad chunk CRC, bad
+// header, truncated data). Images larger than `max_pixels` are rejected before decoding.
+Image decode_png(const std::string& bytes, const std::string& origin,
+                 int64_t max_pixels = int64_t(1) << 26);
+
+// decode_png of a file's bytes, naming the file.
 Image read_image(const std::string& path, int64_t max_pixels = int64_t(1) << 26);
 
 // The text of the first tEXt, zTXt or iTXt chunk named `key` ahead of the image data, as UTF-8
