@@ -34,6 +34,8 @@ BenchArgs& add_bench(CLI::App& app) {
                 "Only the GEMM / conv peak micro-benchmarks");
   cmd->add_flag("!--no-warmup", o.warmup, "Time the FLOP-counting run too (for slow sizes)");
   cmd->add_flag("--json", a.json, "Print the report as JSON on stdout");
+  cmd->add_flag("--profile", o.profile,
+                "One more run of each component timing every operator (self time, top 12 shown)");
   cmd->add_option("--save-model", o.save_model,
                   "Instead of benchmarking, write --arch with random fp16 weights as a diffusers "
                   "model folder here (then: bench --model DIR, generate --model DIR)");
@@ -41,6 +43,25 @@ BenchArgs& add_bench(CLI::App& app) {
 }
 
 namespace {
+
+// The profiled run's operators by self time (--profile), the top 12 and the rest.
+void print_profile(const BenchComponent& c) {
+  if (c.ops.empty()) return;
+  double total = 0.0;
+  for (const auto& op : c.ops) total += op.self_s;
+  std::printf("\n%s profile (one run, %.3f s in operators):\n", c.name.c_str(), total);
+  double rest = 0.0;
+  for (size_t i = 0; i < c.ops.size(); ++i) {
+    const auto& op = c.ops[i];
+    if (i >= 12) {
+      rest += op.self_s;
+      continue;
+    }
+    std::printf("  %-48s %8.3f s %5.1f%% %6lld calls\n", op.name.c_str(), op.self_s,
+                total > 0 ? 100.0 * op.self_s / total : 0.0, op.calls);
+  }
+  if (rest > 0) std::printf("  %-48s %8.3f s %5.1f%%\n", "(other operators)", rest, 100.0 * rest / total);
+}
 
 void print_table(const BenchReport& r) {
   std::printf("model %s, %s, %d threads, %dx%d, batch %d, %d timed steps, BLAS core '%s'\n",
@@ -61,6 +82,7 @@ void print_table(const BenchReport& r) {
                 peak > 0 ? 100.0 * c.gflops_cpu / peak : 0.0);
   }
   std::printf("RSS after load %.0f MB, peak RSS %.0f MB\n", r.rss_after_load_mb, r.peak_rss_mb);
+  for (const auto& c : r.components) print_profile(c);
 }
 
 }  // namespace

@@ -30,8 +30,17 @@ struct BenchOptions {
   bool peak = true;             ///< also measure the machine's peak (GEMM and 3x3 conv)
   bool components = true;       ///< time the model (false: only the peak micro-benchmarks)
   bool warmup = true;           ///< false: the FLOP-counting run is also the first timed run
+  bool profile = false;         ///< one more run of each component under a per-operator
+                                ///< profile (BenchComponent::ops)
   std::string save_model;       ///< instead of benchmarking: write `arch` with random fp16
                                 ///< weights as a diffusers folder here (for `model_path`)
+};
+
+/// One operator's share of a profiled component run (BenchOptions::profile).
+struct BenchOp {
+  std::string name;             ///< e.g. "aten::convolution"
+  double self_s = 0.0;          ///< wall time in the op itself, nested ops excluded
+  long long calls = 0;
 };
 
 /// One timed component.
@@ -45,6 +54,7 @@ struct BenchComponent {
   double gflop = 0.0;           ///< FLOPs of one call / 1e9 (convolutions and matrix products)
   double gflops = 0.0;          ///< gflop / median_s
   double gflops_cpu = 0.0;      ///< gflop / (cpu_s / threads): the rate while its threads run
+  std::vector<BenchOp> ops;     ///< with profile: operators by self time, largest first
 };
 
 /// What the benchmark measured.

@@ -15,6 +15,7 @@
 #include "core/flop_counter.h"
 #include "core/log.h"
 #include "core/memory.h"
+#include "core/op_profile.h"
 #include "core/runtime.h"
 #include "vae/tiled_decode.h"
 
@@ -56,8 +57,19 @@ double median(std::vector<double> v) {
 
 // One counted call (a warm-up, or with warmup false the first of the `steps` timed calls), then
 // the remaining timed calls.
+// One more run under the per-operator profile (kept out of the timed runs: it adds a little
+// bookkeeping per call).
+std::vector<BenchOp> profile_of(const std::function<void()>& fn) {
+  core::OpProfile profile;
+  fn();
+  std::vector<BenchOp> ops;
+  for (const auto& op : profile.result()) ops.push_back({op.name, op.self_s, op.calls});
+  return ops;
+}
+
 BenchComponent time_component(const std::string& name, const std::string& shape,
-                              const std::function<void()>& fn, int steps, bool warmup) {
+                              const std::function<void()>& fn, int steps, bool warmup,
+                              bool profile) {
   BenchComponent c;
   c.name = name;
   c.shape = shape;
@@ -82,6 +94,7 @@ BenchComponent time_component(const std::string& name, const std::string& shape,
   const double threads = static_cast<double>(at::get_num_threads());
   c.gflops_cpu = c.cpu_s > 0 ? c.gflop / (c.cpu_s / threads) : 0.0;
   c.gflops = c.median_s > 0 ? c.gflop / c.median_s : 0.0;
+  if (profile) c.ops = profile_of(fn);
   logger().info("bench {}: median {:.3f} s, {:.1f} GFLOP, {:.1f} GFLOP/s", name, c.median_s,
                 c.gflop, c.gflops);
   return c;
@@ -171,10 +184,10 @@ BenchReport run_benchmark(const BenchOptions& o) {
     r.rss_after_load_mb = static_cast<double>(core::current_rss_bytes()) / kMB;
     const int64_t f = m.vae->downscale(), h = r.height / f, w = r.width / f;
     r.components.push_back(
-        time_component("text_encoder", "[2, 77] ids", m.encode_text, o.steps, o.warmup));
+        time_component("text_encoder", "[2, 77] ids", m.encode_text, o.steps, o.warmup, o.profile));
     std::string shape;
     auto step = unet_step(m, o.batch, h, w, dtype, o.channels_last, shape);
-    r.components.push_back(time_component("unet_step_cfg", shape, step, o.steps, o.warmup));
+    r.components.push_back(time_component("unet_step_cfg", shape, step, o.steps, o.warmup, o.profile));
     auto z = torch::randn({o.batch, m.vae->config().latent_channels, h, w}).to(vae_dtype);
     if (o.channels_last) z = z.contiguous(torch::MemoryFormat::ChannelsLast);
     auto decode = [vae = m.vae, z, tile = o.vae_tile]() mutable {
@@ -184,7 +197,8 @@ BenchReport run_benchmark(const BenchOptions& o) {
     bool tiled = false;
     const auto tiles = vae::resolve_tiling(o.vae_tile, h, w, tiled);
     const std::string how = tiled ? " in tiles of " + std::to_string(tiles.tile) : "";
-    r.components.push_back(time_component("vae_decode", shape_text(z) + how, decode, o.steps, o.warmup));
+    r.components.push_back(time_component("vae_decode", shape_text(z) + how, decode, o.steps, o.warmup,
+                                          o.profile));
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& e) {
@@ -197,9 +211,13 @@ BenchReport run_benchmark(const BenchOptions& o) {
 std::string bench_report_json(const BenchReport& r) {
   nlohmann::json comps = nlohmann::json::array();
   for (const auto& c : r.components) {
+    nlohmann::json ops = nlohmann::json::array();
+    for (const auto& op : c.ops) {
+      ops.push_back({{"name", op.name}, {"self_s", op.self_s}, {"calls", op.calls}});
+    }
     comps.push_back({{"name", c.name}, {"shape", c.shape}, {"median_s", c.median_s},
                      {"min_s", c.min_s}, {"cpu_s", c.cpu_s}, {"gflop", c.gflop},
-                     {"gflops", c.gflops}, {"gflops_cpu", c.gflops_cpu}});
+                     {"gflops", c.gflops}, {"gflops_cpu", c.gflops_cpu}, {"ops", ops}});
   }
   nlohmann::json j = {{"model", r.model}, {"dtype", r.dtype}, {"threads", r.threads},
                       {"width", r.width}, {"height", r.height}, {"batch", r.batch},

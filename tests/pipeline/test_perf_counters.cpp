@@ -1,12 +1,16 @@
 // Tests of the benchmark's measuring tools: the FLOP-counting pass (exact counts for conv,
-// linear and batched products), peak RSS, and the built-in published architectures.
+// linear and batched products), the per-operator profile, peak RSS, and the built-in published
+// architectures.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <chrono>
 
 #include "api/bench_models.h"
 #include "core/error.h"
 #include "core/flop_counter.h"
 #include "core/memory.h"
+#include "core/op_profile.h"
 #include "pipeline/bench_configs.h"
 #include "unet/unet_config.h"
 
@@ -44,6 +48,57 @@ TEST(FlopCounter, CountsNothingOutsideItsLifetimeAndRefusesNesting) {
   pc::FlopCounter fresh;
   torch::relu(a);
   EXPECT_EQ(fresh.flops(), 0);
+}
+
+namespace {
+
+const pc::OpTime* find_op(const std::vector<pc::OpTime>& ops, const std::string& name) {
+  for (const auto& op : ops) {
+    if (op.name == name) return &op;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(OpProfile, CountsEachOperatorsCallsAndSplitsNestedTime) {
+  torch::InferenceMode guard;
+  auto a = torch::randn({256, 256});
+  auto w = torch::randn({64, 256});
+  auto b = torch::randn({64});
+  torch::relu(a);  // before the profile: not counted
+  std::vector<pc::OpTime> ops;
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    pc::OpProfile profile;
+    EXPECT_THROW(pc::OpProfile second, pangu_draw::Error);
+    for (int i = 0; i < 3; ++i) torch::mm(a, a);
+    torch::linear(a, w, b);  // aten::linear calls aten::addmm: nested
+    ops = profile.result();
+    torch::relu(a);  // after result(): not counted
+  }
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - t0;
+  const auto* mm = find_op(ops, "aten::mm");
+  const auto* linear = find_op(ops, "aten::linear");
+  const auto* addmm = find_op(ops, "aten::addmm");
+  ASSERT_NE(mm, nullptr);
+  ASSERT_NE(linear, nullptr);
+  ASSERT_NE(addmm, nullptr);
+  EXPECT_EQ(mm->calls, 3);
+  EXPECT_EQ(linear->calls, 1);
+  EXPECT_EQ(addmm->calls, 1);
+  EXPECT_EQ(find_op(ops, "aten::relu"), nullptr);
+  double total = 0.0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    EXPECT_GE(ops[i].self_s, 0.0) << ops[i].name;
+    if (i > 0) {
+      EXPECT_GE(ops[i - 1].self_s, ops[i].self_s);  // largest first
+    }
+    total += ops[i].self_s;
+  }
+  // Self times partition the profiled calls' time: nested time is not counted twice.
+  EXPECT_LE(total, wall.count());
+  pc::OpProfile again;  // the profile ended with result(): a new one may start
 }
 
 TEST(Memory, PeakRssFollowsAllocations) {
