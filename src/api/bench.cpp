@@ -55,8 +55,6 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// One counted call (a warm-up, or with warmup false the first of the `steps` timed calls), then
-// the remaining timed calls.
 // One more run under the per-operator profile (kept out of the timed runs: it adds a little
 // bookkeeping per call).
 std::vector<BenchOp> profile_of(const std::function<void()>& fn) {
@@ -67,6 +65,8 @@ std::vector<BenchOp> profile_of(const std::function<void()>& fn) {
   return ops;
 }
 
+// One counted call (a warm-up, or with warmup false the first of the `steps` timed calls), then
+// the remaining timed calls; with `profile`, one more call under the per-operator profile.
 BenchComponent time_component(const std::string& name, const std::string& shape,
                               const std::function<void()>& fn, int steps, bool warmup,
                               bool profile) {

@@ -57,21 +57,20 @@ OpProfile::OpProfile() {
   PD_CHECK(!t_state.active, Runtime, "an OpProfile is already running on this thread");
   t_state = ThreadState{};
   t_state.active = true;
-  active_ = true;
   handle_ = at::addThreadLocalCallback(
       at::RecordFunctionCallback(&on_enter, &on_exit).scopes({at::RecordScope::FUNCTION}));
 }
 
 OpProfile::~OpProfile() {
-  if (handle_ != 0) at::removeCallback(handle_);
-  if (active_) t_state.active = false;
+  if (handle_ == 0) return;  // result() already stopped it
+  at::removeCallback(handle_);
+  t_state.active = false;
 }
 
 std::vector<OpTime> OpProfile::result() {
   if (handle_ != 0) at::removeCallback(handle_);
   handle_ = 0;
   t_state.active = false;
-  active_ = false;
   std::vector<OpTime> out;
   for (const auto& [name, t] : t_state.totals) out.push_back({name, t.self_s, t.calls});
   std::sort(out.begin(), out.end(),

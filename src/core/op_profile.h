@@ -32,8 +32,7 @@ class OpProfile {
   std::vector<OpTime> result();
 
  private:
-  at::CallbackHandle handle_ = 0;
-  bool active_ = false;
+  at::CallbackHandle handle_ = 0;  // 0 once result() has stopped the profile
 };
 
 }  // namespace pangu_draw::core

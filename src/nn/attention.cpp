@@ -97,7 +97,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
                                            << " and " << kv_input.sizes());
   const int64_t b = x.size(0), n = x.size(1), m = kv_input.size(1);
   const int64_t h = options_.heads, d = options_.dim_head;
-  // [B, T, heads * d] -> [B, heads, T, d], made contiguous: the CPU flash kernel runs 10-30 %
+  // [B, T, heads * d] -> [B, heads, T, d], made contiguous: the CPU flash kernel ran 9-30 %
   // faster on dense heads than on the projections' strided view, for a copy of a few MiB.
   auto split = [&](const torch::Tensor& t, int64_t tokens) {
     return t.view({b, tokens, h, d}).transpose(1, 2).contiguous();
